@@ -1,0 +1,123 @@
+"""The only module that touches durable-rules (its C engine, ``durable_rules_engine``).
+
+It drives the engine synchronously: no ``durable.engine.Host`` is ever created, so no
+timer thread can run actions after a call has returned or read freed state. Each
+session is one state (sid) of a ruleset, deleted when the session closes; sessions are
+serialised by one lock (the C engine is not thread-safe), so at most one state is live
+per ruleset and the 1,024-state limit cannot be reached. Every error code becomes an
+:class:`EngineError`; nothing is returned from a session that failed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import durable_rules_engine as _dre
+
+from ..errors import CapacityError, EngineError
+
+_NOT_HANDLED, _OBSERVED = 1, 2
+_MAX_LIVE_STATES = 1000  # durable-rules fails at 1,024 live states per ruleset
+
+# durable-rules keeps rulesets in process-global tables; mirror that here, once.
+_LOCK = threading.RLock()
+_HANDLES: dict[str, int] = {}
+_LIVE: dict[int, int] = {}
+_SIDS = itertools.count(1)
+
+_ERRORS = {
+    302: "a fact has more than 252 properties",
+    303: "a fact matches more than about 64 conditions of the rule set at once",
+    304: "a rule joins more than 16 facts",
+    113: "a condition has too many join tests",
+    106: "the rule set has more than 4,096 rules",
+    108: "more than 256 rules share an identical condition",
+}
+
+
+def _engine_error(exc: Exception, what: str) -> EngineError:
+    text = str(exc)
+    code = next((c for c in _ERRORS if f"error code: {c}" in text), None)
+    detail = _ERRORS.get(code, text) if code else text
+    cls = CapacityError if code in (302, 303, 304, 106, 108) else EngineError
+    return cls(f"the rule engine could not {what}: {detail} (durable-rules: {text}); no findings were produced")
+
+
+def ruleset_handle(name: str, definition: dict[str, Any]) -> int:
+    """Create the ruleset once per process (rulesets are global by name) and return its handle."""
+    with _LOCK:
+        handle = _HANDLES.get(name)
+        if handle is None:
+            try:
+                handle = _dre.create_ruleset(name, json.dumps(definition))
+            except Exception as exc:  # the C engine raises its own error type
+                raise _engine_error(exc, "compile the rule packs") from None
+            _HANDLES[name] = handle
+            _LIVE[handle] = 0
+        return handle
+
+
+class Session:
+    """One audit's state in a ruleset. Use via :func:`session`."""
+
+    def __init__(self, handle: int, sid: str):
+        self._handle = handle
+        self.sid = sid
+
+    def assert_batch(self, facts: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
+        """Assert ``facts`` (each with a unique ``id``) and run every activation they cause.
+
+        Returns the activations, each ``{rule_name: {alias: fact}}``, all of them: the
+        engine has finished with this batch when this returns.
+        """
+        if not facts:
+            return []
+        for f in facts:
+            f["sid"] = self.sid
+        try:
+            code, state = _dre.assert_facts(self._handle, json.dumps(facts, separators=(",", ":")))
+        except Exception as exc:
+            raise _engine_error(exc, "accept the map's facts") from None
+        if code == _OBSERVED:
+            raise EngineError("the rule engine dropped a fact as a duplicate; no findings were produced "
+                              "(this is a bug in audit-engine: please report it with the map)")
+        fired: list[dict[str, dict[str, Any]]] = []
+        try:
+            result = _dre.start_action_for_state(self._handle, state)
+            while result:
+                fired.append(json.loads(result[1]))
+                nxt = _dre.complete_and_start_action(self._handle, state)
+                result = (None, nxt) if nxt else None
+        except Exception as exc:
+            raise _engine_error(exc, "run the rules") from None
+        return fired
+
+    def stored_facts(self) -> list[dict[str, Any]]:
+        """Every fact the engine holds for this session (for tests and diagnostics)."""
+        return json.loads(_dre.get_facts(self._handle, self.sid))
+
+
+@contextmanager
+def session(handle: int) -> Iterator[Session]:
+    """A fresh state, exclusive for its lifetime, deleted afterwards whatever happens."""
+    with _LOCK:
+        if _LIVE.get(handle, 0) >= _MAX_LIVE_STATES:
+            raise CapacityError("too many audits are open at once in this process")
+        sid = f"a{next(_SIDS)}"
+        _LIVE[handle] = _LIVE.get(handle, 0) + 1
+        try:
+            yield Session(handle, sid)
+        finally:
+            _LIVE[handle] -= 1
+            try:
+                _dre.delete_state(handle, sid)
+            except Exception:
+                pass  # the state may never have been created (no fact asserted)
+
+
+def live_states(handle: int) -> int:
+    return _LIVE.get(handle, 0)

@@ -1,0 +1,366 @@
+"""Compile rule packs into one durable-rules ruleset (plain JSON-able data).
+
+What the compiler guarantees, so that the engine's silent failure modes cannot bite:
+
+* **Stratified negation.** Every fact type gets a stratum (base facts 0; a derived type
+  sits above everything its derivations use, and strictly above what they negate).
+  A body with a ``not`` is *gated* by a phase fact of its stratum: it can only activate
+  once every fact it negates has been asserted, so no activation ever needs cancelling
+  (durable-rules' ``none()`` fails to cancel for most alias names). Packs whose
+  negations go through recursion are rejected.
+* **Logical joins.** Rules are compiled with ``dist: 0`` so one fact may bind two
+  conditions, as in logic; every alias is chosen to hash into slot 0 of durable's
+  frame table (defence in depth for the cancellation bug).
+* **Absent means absent.** Facts never carry nulls; tests on absent fields follow the
+  documented semantics (``ne``/``not_in``/``present: false`` hold, all others fail),
+  which the reference interpreter in the test suite implements independently.
+* **Limits checked at compile time** (facts per body, tests per condition, rule count),
+  instead of surfacing as error codes, crashes or hangs at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..engine._fnv import slot0_aliases
+from ..facts import BASE_FACT_TYPES, FactType
+from .schema import Condition, Derivation, Not, Op, Pack, Param, Ref, Rule
+
+TYPE_FIELD = "T"  # the fact type inside the engine
+KEY_FIELD = "K"  # an entity's `id` inside the engine (`id` is the engine's own fact id)
+PHASE_TYPE = "PHASE"
+MAX_FACTS_PER_BODY = 15  # durable-rules: 16 frames, one is the phase gate
+MAX_TESTS_PER_CONDITION = 24  # durable-rules: about 30 join tests fail at create time
+MAX_BODIES = 4000  # durable-rules: 4,096 rules per ruleset
+
+
+def engine_field(name: str) -> str:
+    return KEY_FIELD if name == "id" else name
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A semantic problem in a pack, at a path inside the pack file."""
+
+    pack: str
+    path: tuple[str | int, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Body:
+    """One alternative of one derivation or rule, as compiled."""
+
+    name: str  # durable rule name
+    kind: str  # "derive" or "check"
+    owner: str  # derivation id or rule id
+    pack: str
+    alternative: int
+    conditions: tuple[Condition | Not, ...]
+    aliases: dict[str, str]  # user alias -> engine alias, positive conditions only
+    alias_types: dict[str, str]  # user alias -> fact type
+    stratum: int
+    gated: bool
+
+
+@dataclass
+class Program:
+    """Everything the engine needs to run a set of packs with given parameters."""
+
+    packs: tuple[Pack, ...]
+    params: dict[str, int]
+    fact_types: dict[str, FactType]
+    strata: dict[str, int]
+    bodies: dict[str, Body]
+    rules: dict[str, tuple[Pack, Rule]]
+    derivations: dict[str, tuple[Pack, Derivation]]
+    ruleset: dict[str, Any]
+    engine_fields: dict[str, frozenset[str]]  # fact type -> engine fields tests use
+    max_stratum: int
+    digest: str = ""
+    checks_by_rule: dict[str, list[str]] = field(default_factory=dict)
+
+
+class CompileProblems(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(p.message for p in problems))
+
+
+def _derived_types(packs: Iterable[Pack], problems: list[Problem]) -> dict[str, FactType]:
+    types: dict[str, FactType] = {}
+    for pack in packs:
+        for i, d in enumerate(pack.derive):
+            if d.fact in BASE_FACT_TYPES:
+                problems.append(Problem(pack.pack, ("derive", i, "fact"),
+                                        f"'{d.fact}' is a base fact type; a derivation must assert a new type"))
+                continue
+            fields = {k: "id" for k in d.assert_}
+            prev = types.get(d.fact)
+            if prev and set(prev.fields) != set(fields):
+                problems.append(Problem(pack.pack, ("derive", i, "assert"),
+                                        f"derived fact '{d.fact}' is asserted with fields {sorted(fields)} here but "
+                                        f"{sorted(prev.fields)} elsewhere"))
+                continue
+            desc = "{" + d.fact + "." + next(iter(d.assert_)) + "} is " + d.fact.replace("_", " ")
+            types[d.fact] = FactType(d.fact, fields, prev.describe if prev else desc, None, True, d.because)
+    return types
+
+
+def _iter_bodies(pack: Pack) -> Iterable[tuple[str, str, Any, int, list, tuple]]:
+    for i, d in enumerate(pack.derive):
+        key = "when" if d.when is not None else "when_any"
+        for j, body in enumerate(d.bodies()):
+            path = ("derive", i, key) if d.when is not None else ("derive", i, key, j)
+            yield "derive", d.id, d, j, body, path
+    for i, r in enumerate(pack.rules):
+        key = "when" if r.when is not None else "when_any"
+        for j, body in enumerate(r.bodies()):
+            path = ("rules", i, key) if r.when is not None else ("rules", i, key, j)
+            yield "check", r.id, r, j, body, path
+
+
+def _stratify(packs: list[Pack], types: dict[str, FactType], problems: list[Problem]) -> dict[str, int]:
+    strata = {t: 0 for t in BASE_FACT_TYPES}
+    strata.update({t: 0 for t in types})
+    limit = len(types) + 1
+    changed = True
+    while changed:
+        changed = False
+        for pack in packs:
+            for d in pack.derive:
+                if d.fact not in strata:
+                    continue
+                need = max((_body_stratum(b, strata) for b in d.bodies()), default=0)
+                if need > strata[d.fact]:
+                    if need > limit:
+                        problems.append(Problem(pack.pack, ("derive",),
+                                                f"derived fact '{d.fact}' depends on its own negation "
+                                                "(negation through recursion cannot be evaluated)"))
+                        return strata
+                    strata[d.fact] = need
+                    changed = True
+    return strata
+
+
+def _body_stratum(body: list, strata: dict[str, int]) -> int:
+    s = 0
+    for c in body:
+        if isinstance(c, Not):
+            s = max(s, strata.get(c.not_.fact, 0) + 1)
+        else:
+            s = max(s, strata.get(c.fact, 0))
+    return s
+
+
+class _BodyCompiler:
+    def __init__(self, pack: Pack, types: dict[str, FactType], params: dict[str, int], path: tuple,
+                 problems: list[Problem], used: dict[str, set[str]]):
+        self.pack, self.types, self.params, self.path = pack, types, params, path
+        self.problems, self.used = problems, used
+        self.aliases: dict[str, str] = {}
+        self.alias_types: dict[str, str] = {}
+        self._names = iter(slot0_aliases())
+
+    def problem(self, sub: tuple, message: str) -> None:
+        self.problems.append(Problem(self.pack.pack, self.path + sub, message))
+
+    def compile(self, body: list) -> list[dict[str, Any]] | None:
+        out: list[dict[str, Any]] = []
+        n_pos = 0
+        before = len(self.problems)
+        for i, cond in enumerate(body):
+            if isinstance(cond, Not):
+                inner = self._condition(cond.not_, (i, "not"), negated=True)
+                if inner is not None:
+                    out.append({next(self._names) + "$not": inner})
+            else:
+                n_pos += 1
+                inner = self._condition(cond, (i,), negated=False)
+                alias = cond.as_ or f"_{i}"
+                if cond.as_ in self.aliases:
+                    self.problem((i, "as"), f"alias '{cond.as_}' is used twice in one body")
+                engine_alias = next(self._names)
+                self.aliases[alias] = engine_alias
+                self.alias_types[alias] = cond.fact
+                if inner is not None:
+                    out.append({engine_alias: inner})
+        if n_pos > MAX_FACTS_PER_BODY:
+            self.problem((), f"a body joins {n_pos} facts; the engine allows at most {MAX_FACTS_PER_BODY}")
+        return out if len(self.problems) == before else None
+
+    def _condition(self, cond: Condition, sub: tuple, negated: bool) -> dict[str, Any] | None:
+        ftype = self.types.get(cond.fact) or BASE_FACT_TYPES.get(cond.fact)
+        if ftype is None:
+            from ..errors import did_you_mean
+
+            hint = did_you_mean(cond.fact, list(BASE_FACT_TYPES) + list(self.types))
+            self.problem(sub + ("fact",), f"unknown fact type '{cond.fact}'"
+                         + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+            return None
+        tests: list[dict[str, Any]] = [{TYPE_FIELD: cond.fact}]
+        for fname, test in cond.where.items():
+            if fname not in ftype.fields:
+                from ..errors import did_you_mean
+
+                hint = did_you_mean(fname, ftype.fields)
+                self.problem(sub + ("where", fname), f"fact '{cond.fact}' has no field '{fname}'"
+                             + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                             + f"; its fields are {', '.join(ftype.fields)}")
+                continue
+            self.used.setdefault(cond.fact, set()).add(engine_field(fname))
+            compiled = self._test(engine_field(fname), test, ftype.fields[fname], sub + ("where", fname))
+            if compiled is not None:
+                tests.append(compiled)
+        if len(tests) > MAX_TESTS_PER_CONDITION:
+            self.problem(sub, f"a condition has {len(tests)} tests; the engine allows at most {MAX_TESTS_PER_CONDITION}")
+        self.used.setdefault(cond.fact, set())
+        return tests[0] if len(tests) == 1 else {"$and": tests}
+
+    def _operand(self, value: Any, sub: tuple) -> tuple[bool, Any]:
+        """(is_join, compiled operand)."""
+        if isinstance(value, Ref):
+            if value.alias not in self.aliases:
+                self.problem(sub, f"'{value.ref}' refers to alias '{value.alias}', which no earlier positive "
+                                  "condition of this body defines")
+                return False, None
+            ftype = self.alias_types[value.alias]
+            fields = (self.types.get(ftype) or BASE_FACT_TYPES[ftype]).fields
+            if value.field not in fields:
+                self.problem(sub, f"'{value.ref}': fact '{ftype}' has no field '{value.field}'")
+                return False, None
+            self.used.setdefault(ftype, set()).add(engine_field(value.field))
+            return True, {self.aliases[value.alias]: engine_field(value.field)}
+        if isinstance(value, Param):
+            if value.param not in self.params:
+                self.problem(sub, f"unknown parameter '{value.param}' (declare it under 'parameters')")
+                return False, None
+            return False, self.params[value.param]
+        return False, value
+
+    def _test(self, f: str, test: Any, kind: str, sub: tuple) -> dict[str, Any] | None:
+        if not isinstance(test, Op):
+            _, v = self._operand(test, sub)
+            return None if v is None else {f: v}
+        name, operand = test.name, test.operand
+        absent = {"$nex": {f: 1}}
+        if name == "any_of":
+            parts = [self._test(f, t, kind, sub + ("any_of", k)) for k, t in enumerate(operand)]
+            return None if any(p is None for p in parts) else {"$or": parts}
+        if name == "present":
+            return {"$ex": {f: 1}} if operand else absent
+        if name in ("in", "not_in"):
+            eqs = [{f: v} for v in operand]
+            if name == "in":
+                return eqs[0] if len(eqs) == 1 else {"$or": eqs}
+            neqs = [{"$neq": {f: v}} for v in operand]
+            return {"$or": [absent, neqs[0] if len(neqs) == 1 else {"$and": neqs}]}
+        if name in ("has", "has_any"):
+            if kind != "list":
+                self.problem(sub, f"'{name}' tests a list field; this field is a single value (use eq or in)")
+                return None
+            items = [operand] if name == "has" else operand
+            inner = [{"$i": v} for v in items]
+            return {"$iany": {f: inner[0] if len(inner) == 1 else {"$or": inner}}}
+        _, v = self._operand(operand, sub + (name,))
+        if v is None:
+            return None
+        if kind == "list":
+            self.problem(sub, f"'{name}' compares a single value; this field is a list (use has or has_any)")
+            return None
+        if name == "eq":
+            return {f: v}
+        if name == "ne":
+            return {"$or": [absent, {"$neq": {f: v}}]}
+        op = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}[name]
+        return {op: {f: v}}
+
+
+def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
+    """Compile ``packs`` with resolved ``params`` (defaults already applied).
+
+    Raises :class:`CompileProblems` listing every semantic problem found.
+    """
+    problems: list[Problem] = []
+    types = _derived_types(packs, problems)
+    strata = _stratify(packs, types, problems)
+    all_types = {**BASE_FACT_TYPES, **types}
+    used: dict[str, set[str]] = {}
+    bodies: dict[str, Body] = {}
+    ruleset: dict[str, Any] = {}
+    rules: dict[str, tuple[Pack, Rule]] = {}
+    derivations: dict[str, tuple[Pack, Derivation]] = {}
+    checks_by_rule: dict[str, list[str]] = {}
+    for pack in packs:
+        for r in pack.rules:
+            if r.id in rules:
+                problems.append(Problem(pack.pack, ("rules",), f"rule {r.id} is defined by packs "
+                                        f"'{rules[r.id][0].pack}' and '{pack.pack}'"))
+            rules[r.id] = (pack, r)
+        for d in pack.derive:
+            if d.id in derivations and derivations[d.id][0] is not pack:
+                problems.append(Problem(pack.pack, ("derive",), f"derivation '{d.id}' is defined twice"))
+            derivations[d.id] = (pack, d)
+        for kind, owner, item, j, body, path in _iter_bodies(pack):
+            bc = _BodyCompiler(pack, types, params, path, problems, used)
+            conds = bc.compile(body)
+            if conds is None:
+                continue
+            _check_outputs(kind, item, bc, path, pack, problems)
+            stratum = _body_stratum(body, strata)
+            gated = any(isinstance(c, Not) for c in body)
+            name = f"{'d' if kind == 'derive' else 'c'}{len(bodies)}"
+            if gated:
+                gate = slot0_aliases()[-1]
+                conds = [{gate: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": stratum}]}}] + conds
+            ruleset[name] = {"all": conds, "dist": 0}
+            bodies[name] = Body(name, kind, owner, pack.pack, j, tuple(body), dict(bc.aliases),
+                                dict(bc.alias_types), stratum, gated)
+            if kind == "check":
+                checks_by_rule.setdefault(owner, []).append(name)
+    if len(bodies) > MAX_BODIES:
+        problems.append(Problem(packs[0].pack if packs else "", (), f"{len(bodies)} rule bodies; the engine allows {MAX_BODIES}"))
+    if problems:
+        raise CompileProblems(problems)
+    max_stratum = max((b.stratum for b in bodies.values() if b.gated), default=0)
+    engine_fields = {t: frozenset(f) for t, f in used.items()}
+    # a derived type nobody matches is still needed for evidence of findings? no: not asserted.
+    digest = hashlib.sha256(json.dumps(
+        {"ruleset": ruleset, "params": params, "packs": [(p.pack, p.version) for p in packs]},
+        sort_keys=True).encode()).hexdigest()
+    return Program(tuple(packs), dict(params), all_types, strata, bodies, rules, derivations, ruleset,
+                   engine_fields, max_stratum, digest, checks_by_rule)
+
+
+def _check_outputs(kind: str, item: Any, bc: _BodyCompiler, path: tuple, pack: Pack, problems: list[Problem]) -> None:
+    from .._template import placeholders
+
+    top = path[:2]
+    if kind == "derive":
+        for k, v in item.assert_.items():
+            if isinstance(v, Ref):
+                bc._operand(v, ("assert", k))
+        texts = [("because", item.because)]
+    else:
+        alias, fld = item.subject.split(".", 1)
+        if alias not in bc.aliases:
+            problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}' names alias '{alias}', "
+                                    "which no positive condition of the body defines"))
+        texts = [("message", item.message)] + [(("evidence", i)) + (t,) for i, t in enumerate(item.evidence)]
+    for entry in texts:
+        where, text = entry[:-1], entry[-1]
+        for alias, fld in placeholders(text):
+            if alias == "param":
+                if fld not in bc.params:
+                    problems.append(Problem(pack.pack, top + where, f"template names unknown parameter '{fld}'"))
+            elif alias not in bc.aliases:
+                problems.append(Problem(pack.pack, top + where, f"template placeholder '{{{alias}.{fld}}}' names "
+                                        f"alias '{alias}', which no positive condition of the body defines"))
+            else:
+                ftype = bc.alias_types[alias]
+                if fld not in (bc.types.get(ftype) or BASE_FACT_TYPES[ftype]).fields:
+                    problems.append(Problem(pack.pack, top + where, f"template placeholder '{{{alias}.{fld}}}': "
+                                            f"fact '{ftype}' has no field '{fld}'"))

@@ -1,0 +1,214 @@
+"""The pack language: pydantic models of a rule pack file (``rules/*.yaml``).
+
+A pack is data, never code. It declares parameters, *derivations* (rules that assert
+new facts, for forward chaining) and *checks* (rules that emit findings). Both have a
+body: a list of conditions over facts, joined by shared values (``{ref: alias.field}``)
+and negated with ``not:``. ``when_any`` lists alternative bodies (a disjunction).
+See rules/README.md for the language reference.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+NAME = r"^[a-z][a-z0-9_]*$"
+ALIAS = r"^[a-z][a-z0-9_]{0,15}$"
+RULE_ID = r"^[A-Z][A-Z0-9]*-[0-9]{3,4}$"
+PACK_ID = r"^[a-z][a-z0-9-]{0,63}$"
+
+Scalar = Union[StrictBool, StrictInt, StrictStr]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Ref(_Strict):
+    """The value of a field of an earlier condition's fact: ``{ref: alias.field}``."""
+
+    ref: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+
+    @property
+    def alias(self) -> str:
+        return self.ref.split(".", 1)[0]
+
+    @property
+    def field(self) -> str:
+        return self.ref.split(".", 1)[1]
+
+
+class Param(_Strict):
+    """A pack parameter, substituted when the pack is compiled: ``{param: name}``."""
+
+    param: Annotated[str, Field(pattern=NAME)]
+
+
+Operand = Union[Scalar, Ref, Param]
+
+
+class Op(_Strict):
+    """One test on one field. Exactly one key is set. An absent field fails every
+    test except ``ne``, ``not_in`` and ``present: false``."""
+
+    eq: Operand | None = None
+    ne: Operand | None = None
+    lt: Operand | None = None
+    le: Operand | None = None
+    gt: Operand | None = None
+    ge: Operand | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in", min_length=1)
+    not_in: list[Scalar] | None = Field(default=None, min_length=1)
+    present: StrictBool | None = None
+    has: Scalar | None = None
+    has_any: list[Scalar] | None = Field(default=None, min_length=1)
+    any_of: list["Op"] | None = Field(default=None, min_length=2)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Op":
+        keys = self.set_keys()
+        if len(keys) != 1:
+            raise ValueError(f"a field test has exactly one operator, got {len(keys)}: {', '.join(keys) or 'none'}")
+        return self
+
+    def set_keys(self) -> list[str]:
+        return [("in" if k == "in_" else k) for k in type(self).model_fields if getattr(self, k) is not None]
+
+    @property
+    def name(self) -> str:
+        return self.set_keys()[0]
+
+    @property
+    def operand(self) -> Any:
+        return getattr(self, "in_" if self.name == "in" else self.name)
+
+
+Test = Union[Scalar, Ref, Param, Op]
+
+
+class Condition(_Strict):
+    """A fact of type ``fact`` whose fields pass every test of ``where``."""
+
+    fact: Annotated[str, Field(pattern=NAME)]
+    as_: Annotated[str | None, Field(default=None, alias="as", pattern=ALIAS)] = None
+    where: dict[Annotated[str, Field(pattern=NAME)], Test] = Field(default_factory=dict)
+
+
+class Not(_Strict):
+    """No fact matches the inner condition (it may refer to earlier aliases)."""
+
+    not_: Condition = Field(alias="not")
+
+
+Body = list[Union[Condition, Not]]
+
+
+class Parameter(_Strict):
+    default: StrictInt
+    description: StrictStr
+    minimum: StrictInt = 0
+
+
+class Derivation(_Strict):
+    """Asserts a fact of type ``fact`` with the fields of ``assert`` for each match."""
+
+    id: Annotated[str, Field(pattern=PACK_ID)]
+    fact: Annotated[str, Field(pattern=NAME)]
+    when: Body | None = None
+    when_any: list[Body] | None = Field(default=None, min_length=2)
+    assert_: dict[Annotated[str, Field(pattern=NAME)], Union[Ref, Scalar]] = Field(alias="assert", min_length=1)
+    because: StrictStr
+
+    @model_validator(mode="after")
+    def _one_body(self) -> "Derivation":
+        _check_one_body(self.when, self.when_any)
+        return self
+
+    def bodies(self) -> list[Body]:
+        return [self.when] if self.when is not None else list(self.when_any or [])
+
+
+class Example(_Strict):
+    """A small map fragment (merged into a minimal valid map) and the subjects the
+    rule must report on it (``fires``) or must not (``passes``: none at all)."""
+
+    name: StrictStr
+    map: dict[str, Any]
+    subjects: list[StrictStr] = Field(default_factory=list)
+    params: dict[str, StrictInt] = Field(default_factory=dict)
+
+
+class Examples(_Strict):
+    fires: list[Example] = Field(min_length=1)
+    passes: list[Example] = Field(min_length=1)
+
+
+class Rule(_Strict):
+    """A check: for each match, a finding about ``subject`` (at most one per subject)."""
+
+    id: Annotated[str, Field(pattern=RULE_ID)]
+    title: Annotated[str, Field(min_length=5, max_length=120)]
+    severity: Literal["critical", "high", "medium", "low", "info"]
+    subject: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+    subject_kind: Literal[
+        "map", "stakeholder", "stage", "system", "data", "control", "touchpoint",
+        "failure_mode", "flow", "checkpoint", "training", "channel",
+    ]
+    citation: Annotated[str, Field(min_length=3)]
+    rationale: Annotated[str, Field(min_length=20, max_length=1200)]
+    remediation: Annotated[str, Field(min_length=10, max_length=1200)]
+    checklist: Annotated[int | None, Field(ge=1, le=7)] = None
+    references: list[StrictStr] = Field(default_factory=list)
+    when: Body | None = None
+    when_any: list[Body] | None = Field(default=None, min_length=2)
+    message: StrictStr
+    evidence: list[StrictStr] = Field(default_factory=list)
+    examples: Examples
+
+    @model_validator(mode="after")
+    def _one_body(self) -> "Rule":
+        _check_one_body(self.when, self.when_any)
+        return self
+
+    def bodies(self) -> list[Body]:
+        return [self.when] if self.when is not None else list(self.when_any or [])
+
+    @property
+    def subject_alias(self) -> str:
+        return self.subject.split(".", 1)[0]
+
+
+class Pack(_Strict):
+    """One rule pack file."""
+
+    pack: Annotated[str, Field(pattern=PACK_ID)]
+    version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+    title: StrictStr
+    description: StrictStr = ""
+    parameters: dict[Annotated[str, Field(pattern=NAME)], Parameter] = Field(default_factory=dict)
+    derive: list[Derivation] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_ids(cls, rules: list[Rule]) -> list[Rule]:
+        seen: set[str] = set()
+        for r in rules:
+            if r.id in seen:
+                raise ValueError(f"rule id {r.id} is used twice")
+            seen.add(r.id)
+        return rules
+
+
+def _check_one_body(when: Body | None, when_any: list[Body] | None) -> None:
+    if (when is None) == (when_any is None):
+        raise ValueError("give exactly one of 'when' (a list of conditions) or 'when_any' (a list of alternatives)")
+    for body in [when] if when is not None else list(when_any or []):
+        if not body or not isinstance(body[0], Condition):
+            raise ValueError("a body starts with a positive condition (a 'not' needs something to negate against)")
+
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\}")
