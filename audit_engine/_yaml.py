@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -34,9 +33,9 @@ MAX_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64
 
 Path = tuple[str | int, ...]
-# Positions mirror the data: a scalar is (line, column); a sequence is
-# (line, column, [child positions]); a mapping is (line, column, {key: value
-# position}, {key: key position}).
+# Positions mirror the data, 0-based as libyaml gives them: a scalar is (line, column);
+# a sequence is (line, column, [child positions]); a mapping is (line, column,
+# {key: value position}, {key: key position}).
 Pos = tuple[Any, ...]
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -44,9 +43,6 @@ _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _T = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ = _T + "str", _T + "map", _T + "seq"
-_SCALAR_TAGS = {_STR, _T + "int", _T + "float", _T + "bool", _T + "null", _T + "timestamp"}
-# Characters YAML allows in a stream (YAML 1.1, 5.1), tab and line breaks included.
-_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass
@@ -55,7 +51,7 @@ class Document:
 
     file: str
     data: Any
-    positions: Pos = (1, 1)
+    positions: Pos = (0, 0)
     # Source text of scalars YAML typed as something else than a string, by position.
     raw: dict[tuple[int, int], str] = field(default_factory=dict)
     # Problems that did not stop reading (duplicate keys, aliases...) and where they are.
@@ -78,13 +74,13 @@ class Document:
     def position(self, path: Sequence[str | int]) -> Location:
         """Where the value at ``path`` starts, or its nearest ancestor that has a position."""
         pos = self._walk(path)[0]
-        return Location(self.file, pos[0], pos[1])
+        return Location(self.file, pos[0] + 1, pos[1] + 1)
 
     def key_position(self, path: Sequence[str | int]) -> Location:
         """Where the key of the value at ``path`` is written (else where the value is)."""
         pos, key_pos = self._walk(path)
         pos = key_pos or pos
-        return Location(self.file, pos[0], pos[1])
+        return Location(self.file, pos[0] + 1, pos[1] + 1)
 
     def source_text(self, path: Sequence[str | int]) -> str | None:
         """How a non-string scalar at ``path`` was written, e.g. ``1.10`` or ``yes``."""
@@ -93,7 +89,7 @@ class Document:
 
     @property
     def start(self) -> Location:
-        return Location(self.file, self.positions[0], self.positions[1])
+        return Location(self.file, self.positions[0] + 1, self.positions[1] + 1)
 
 
 def path_str(path: Sequence[str | int]) -> str:
@@ -130,42 +126,39 @@ def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError) -> Do
     """Parse ``raw``; fatal problems raise ``error``, others are kept in ``problems``."""
     if len(raw) > MAX_BYTES:
         raise error(Diagnostic(Location(file, 1, 1), f"the input is larger than {MAX_BYTES:,} bytes (50 MB)"))
-    text = _decode(raw, file, error)
-    if not text.strip():
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        msg = f"the file is not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded; save it as UTF-8"
+        raise error(Diagnostic(_offset_location(raw, e.start, file), msg)) from None
+    if not raw.strip():
         raise error(Diagnostic(Location(file, 1, 1), "the file is empty: a journey map is a YAML mapping"))
     builder = _Builder(file, error)
     try:
-        return builder.build(text)
+        return builder.build(raw)
     except yaml.MarkedYAMLError as e:
         if file.lower().endswith(".json"):
-            return _parse_json(text, file, error)
-        raise error(builder.problems + [_syntax_error(e, text, file)]) from None
-    except yaml.YAMLError as e:  # ReaderError and other unmarked errors
-        raise error(Diagnostic(Location(file, 1, 1), f"invalid YAML: {e}")) from None
+            return _parse_json(raw.decode("utf-8"), file, error)
+        raise error([*builder.problems, _syntax_error(e, raw, file)]) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow
+        where = _offset_location(raw, e.position, file)
+        char = e.character if isinstance(e.character, int) else ord(e.character)
+        msg = f"the file contains the character U+{char:04X}, which YAML does not allow (a control character?)"
+        raise error([*builder.problems, Diagnostic(where, msg)]) from None
 
 
-def _decode(raw: bytes, file: str, error: type[InputError]) -> str:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        column = len(raw[raw.rfind(b"\n", 0, e.start) + 1 : e.start].decode("utf-8", "replace")) + 1
-        msg = f"the file is not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded; save it as UTF-8"
-        raise error(Diagnostic(Location(file, line, column), msg)) from None
-    text = text.removeprefix("\ufeff")
-    bad = _NOT_PRINTABLE.search(text)
-    if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        column = bad.start() - text.rfind("\n", 0, bad.start())
-        msg = f"the file contains the control character U+{ord(bad.group()):04X}, which YAML does not allow"
-        raise error(Diagnostic(Location(file, line, column), msg))
-    return text
+def _offset_location(raw: bytes, offset: int, file: str) -> Location:
+    """Line and column (in characters) of a byte offset."""
+    start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[start:offset].decode("utf-8", "replace")) + 1
+    return Location(file, raw.count(b"\n", 0, offset) + 1, column)
 
 
-def _syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
+def _syntax_error(e: yaml.MarkedYAMLError, raw: bytes, file: str) -> Diagnostic:
     mark = e.problem_mark or e.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    lines = text.splitlines()
+    lines = raw.decode("utf-8").splitlines()
     if mark and line <= len(lines) and lines[line - 1][column - 1 : column] == "\t":
         return Diagnostic(Location(file, line, column), "invalid YAML: a tab character; YAML indents with spaces only")
     problem = e.problem or "syntax error"
@@ -183,21 +176,24 @@ class _Discard:
 
 
 _NO_KEY, _DISCARD = object(), _Discard()
+_IMPLICIT: dict[str, list[tuple[str, Any]]] = _RESOLVER.yaml_implicit_resolvers
+_TYPED_TAGS = {_T + "null", _T + "bool", _T + "int", _T + "float"}
 
 
 class _Builder:
-    """Turns the event stream into plain data and positions, with an explicit stack."""
+    """Turns libyaml's event stream into plain data and positions, with an explicit stack."""
 
     def __init__(self, file: str, error: type[InputError]):
         self.file = file
         self.error = error
         self.problems: list[Diagnostic] = []
         self.bad_paths: list[Path] = []
-        self.raw: dict[tuple[int, int], str] = {}
-        self._scalar_cache: dict[tuple[str | None, str], tuple[Any, bool]] = {}
+        self.raw: dict[tuple[int, int], str] = {}  # 0-based position -> source text
+        self.plain_strings: set[str] = set()  # plain scalars known to be strings
+        self.typed: dict[tuple[str, str], Any] = {}
 
     def problem(self, pos: Pos, message: str, stack: list[list[Any]] | None = None) -> None:
-        self.problems.append(Diagnostic(Location(self.file, pos[0], pos[1]), message))
+        self.problems.append(Diagnostic(Location(self.file, pos[0] + 1, pos[1] + 1), message))
         if stack is not None:
             self.bad_paths.append(self._path(stack))
 
@@ -205,8 +201,8 @@ class _Builder:
     def _path(stack: list[list[Any]]) -> Path:
         """Path of the node being read, from the frames above it."""
         out: list[str | int] = []
-        for container, _, _, key, _ in stack:
-            if isinstance(container, list):
+        for container, _, _, key_positions, key, _ in stack:
+            if key_positions is None:
                 out.append(len(container))
             elif isinstance(key, str):
                 out.append(key)
@@ -214,76 +210,84 @@ class _Builder:
                 break
         return tuple(out)
 
-    def scalar(self, ev: ScalarEvent, pos: Pos, stack: list[list[Any]]) -> Any:
-        tag = ev.tag
-        if tag is None or tag == "!":
-            if not ev.implicit[0]:
-                return ev.value
-            tag = None
-        elif tag not in _SCALAR_TAGS:
-            self.problem(pos, f"the YAML tag {_describe_tag(tag)!r} is not allowed in a journey map", stack)
-            return None
-        hit = self._scalar_cache.get((tag, ev.value))
-        if hit is None:
-            hit = self._construct(tag, ev.value)
-            if hit is None:
-                self.problem(pos, f"{ev.value!r} is not a valid {_describe_tag(tag or '')} value", stack)
-                return None
-            self._scalar_cache[(tag, ev.value)] = hit
-        value, typed = hit
-        if typed:
-            self.raw[(pos[0], pos[1])] = ev.value
+    def plain(self, value: str, pos: Pos) -> Any:
+        """An untagged plain scalar, typed as YAML 1.1 does (timestamps stay strings)."""
+        for tag, regexp in _IMPLICIT.get(value[:1], ()):
+            if regexp.match(value):
+                if tag in _TYPED_TAGS:
+                    return self.construct(tag, value, pos, None)
+                break
+        self.plain_strings.add(value)
         return value
 
-    @staticmethod
-    def _construct(tag: str | None, value: str) -> tuple[Any, bool] | None:
-        """(value, typed) for a scalar, typed meaning YAML made it something else than a string."""
-        if tag is None:
-            tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
-        try:
-            if tag in (_STR, _T + "timestamp"):
-                return value, False
-            if tag == _T + "null":
-                return None, True
-            if tag == _T + "bool":
-                return _CONSTRUCTOR.bool_values[value.lower()], True
-            node = yaml.ScalarNode(tag, value)
-            if tag == _T + "int":
-                return _CONSTRUCTOR.construct_yaml_int(node), True
-            return _CONSTRUCTOR.construct_yaml_float(node), True
-        except (KeyError, ValueError, IndexError):  # e.g. `!!int abc`, or a 5,000-digit number
-            return None
+    def construct(self, tag: str, value: str, pos: Pos, stack: list[list[Any]] | None) -> Any:
+        """A scalar of a core type; remembers its source text for messages."""
+        key = (tag, value)
+        if key in self.typed:
+            result = self.typed[key]
+        else:
+            try:
+                if tag == _T + "null":
+                    result = None
+                elif tag == _T + "bool":
+                    result = _CONSTRUCTOR.bool_values[value.lower()]
+                elif tag == _T + "int":
+                    result = _CONSTRUCTOR.construct_yaml_int(yaml.ScalarNode(tag, value))
+                else:
+                    result = _CONSTRUCTOR.construct_yaml_float(yaml.ScalarNode(tag, value))
+            except (KeyError, ValueError, IndexError):  # `!!int abc`, a 5,000-digit number...
+                self.problem(pos, f"{value[:40]!r} is not a valid {_describe_tag(tag)} value", stack or [])
+                return None
+            self.typed[key] = result
+        self.raw[pos] = value
+        return result
 
-    def build(self, text: str) -> Document:
-        parser = _Loader(text)
+    def tagged(self, ev: ScalarEvent, pos: Pos, stack: list[list[Any]]) -> Any:
+        """A scalar with an anchor or an explicit tag."""
+        if ev.anchor is not None:
+            self.problem(pos, "YAML anchors (&name) are not allowed in a journey map", stack)
+        tag = ev.tag
+        if tag is None or tag == "!" or tag == _STR or tag == _T + "timestamp":
+            return self.plain(ev.value, pos) if tag is None and ev.implicit[0] else ev.value
+        if tag in _TYPED_TAGS:
+            return self.construct(tag, ev.value, pos, stack)
+        self.problem(pos, f"the YAML tag {_describe_tag(tag)!r} is not allowed in a journey map", stack)
+        return None
+
+    def build(self, raw: bytes) -> Document:
+        parser = _Loader(raw)
         try:
             return self._build(parser)
         finally:
             parser.dispose()
 
     def _build(self, parser: Any) -> Document:
-        # A frame: [container, positions, key positions | None, pending key, its position]
+        # A frame: [container, its position, child positions, key positions (None in a
+        # sequence), pending key, pending key's position]. This loop is the hot path.
         stack: list[list[Any]] = []
         root: Any = _NO_KEY
-        root_pos: Pos = (1, 1)
+        root_pos: Pos = (0, 0)
         documents = 0
+        plain_strings, plain = self.plain_strings, self.plain
         get_event = parser.get_event
         while True:
             ev = get_event()
             cls = type(ev)
-            if cls is ScalarEvent or cls is AliasEvent:
+            if cls is ScalarEvent:
                 mark = ev.start_mark
-                pos: Pos = (mark.line + 1, mark.column + 1)
-                if cls is AliasEvent:
-                    self.problem(pos, "YAML aliases (*name) are not allowed in a journey map: write the value out", stack)
-                    value: Any = None
+                pos: Pos = (mark.line, mark.column)
+                if ev.tag is None and ev.anchor is None:
+                    value = ev.value
+                    if ev.implicit[0] and value not in plain_strings:
+                        value = plain(value, pos)
                 else:
-                    if ev.anchor is not None:
-                        self.problem(pos, "YAML anchors (&name) are not allowed in a journey map", stack)
-                    value = self.scalar(ev, pos, stack)
+                    value = self.tagged(ev, pos, stack)
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                frame = stack.pop()
+                value, pos = frame[0], frame[1]
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 mark = ev.start_mark
-                pos = (mark.line + 1, mark.column + 1)
+                pos = (mark.line, mark.column)
                 if len(stack) >= MAX_DEPTH:
                     self.problem(pos, f"the map is nested more than {MAX_DEPTH} levels deep")
                     raise self.error(self.problems)
@@ -292,18 +296,22 @@ class _Builder:
                 if ev.tag not in (None, "!", _MAP if cls is MappingStartEvent else _SEQ):
                     self.problem(pos, f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in a journey map", stack)
                 if cls is MappingStartEvent:
-                    stack.append([{}, (pos[0], pos[1], {}, {}), None, _NO_KEY, None])
+                    children, key_positions = {}, {}
+                    stack.append([{}, (*pos, children, key_positions), children, key_positions, _NO_KEY, None])
                 else:
-                    stack.append([[], (pos[0], pos[1], []), None, _NO_KEY, None])
+                    children = []
+                    stack.append([[], (*pos, children), children, None, None, None])
                 continue
-            elif cls is MappingEndEvent or cls is SequenceEndEvent:
-                frame = stack.pop()
-                value, pos = frame[0], frame[1]
+            elif cls is AliasEvent:
+                mark = ev.start_mark
+                pos = (mark.line, mark.column)
+                self.problem(pos, "YAML aliases (*name) are not allowed in a journey map: write the value out", stack)
+                value = None
             elif cls is DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     mark = ev.start_mark
-                    self.problem((mark.line + 1, mark.column + 1), "the file holds more than one YAML document (---)")
+                    self.problem((mark.line, mark.column), "the file holds more than one YAML document (---)")
                     raise self.error(self.problems)
                 continue
             elif cls is StreamEndEvent or ev is None:
@@ -316,44 +324,44 @@ class _Builder:
                 root, root_pos = value, pos
                 continue
             frame = stack[-1]
-            container = frame[0]
-            if type(container) is list:
-                container.append(value)
-                frame[1][2].append(pos)
-            elif frame[3] is _NO_KEY:  # this value is a key
-                if type(value) is not str:
-                    self._bad_key(value, pos)
-                    frame[3] = _DISCARD
-                elif value in container:
-                    first = frame[1][3][value]
-                    self.problem(pos, f"duplicate key {value!r} (first at line {first[0]}); each key may appear once")
-                    frame[3] = _DISCARD
+            key_positions = frame[3]
+            if key_positions is None:  # in a sequence
+                frame[0].append(value)
+                frame[2].append(pos)
+                continue
+            key = frame[4]
+            if key is _NO_KEY:  # this value is a key
+                if type(value) is str and value not in key_positions:
+                    frame[4], frame[5] = value, pos
                 else:
-                    frame[3], frame[4] = value, pos
+                    self._bad_key(value, pos, key_positions)
+                    frame[4] = _DISCARD
             else:
-                key = frame[3]
                 if key is not _DISCARD:
-                    container[key] = value
-                    frame[1][2][key] = pos
-                    frame[1][3][key] = frame[4]
-                frame[3] = _NO_KEY
+                    frame[0][key] = value
+                    frame[2][key] = pos
+                    key_positions[key] = frame[5]
+                frame[4] = _NO_KEY
 
         if root is _NO_KEY:
             raise self.error(Diagnostic(Location(self.file, 1, 1), "the file is empty: a journey map is a YAML mapping"))
         if not isinstance(root, dict):
-            what = "a list" if isinstance(root, list) else f"the value {root!r}"
+            what = "a list" if isinstance(root, list) else f"the value {str(root)[:40]!r}"
             msg = f"the top level must be a mapping (key: value pairs), not {what}"
-            raise self.error(self.problems + [Diagnostic(Location(self.file, root_pos[0], root_pos[1]), msg)])
+            raise self.error([*self.problems, Diagnostic(Location(self.file, root_pos[0] + 1, root_pos[1] + 1), msg)])
         return Document(self.file, root, root_pos, self.raw, self.problems, self.bad_paths)
 
-    def _bad_key(self, key: Any, pos: Pos) -> None:
-        if isinstance(key, (list, dict)):
+    def _bad_key(self, key: Any, pos: Pos, key_positions: dict[str, Pos]) -> None:
+        if isinstance(key, str):
+            first = key_positions[key][0] + 1
+            msg = f"duplicate key {key!r} (first at line {first}); each key may appear once"
+        elif isinstance(key, (list, dict)):
             msg = f"keys must be strings, not {'a list' if isinstance(key, list) else 'a mapping'}"
-        elif not self.raw.get((pos[0], pos[1])):
+        elif not self.raw.get(pos):
             msg = "a key is missing before ':'"
         else:
             kind = {bool: "a boolean", int: "a number", float: "a number", type(None): "null"}.get(type(key), "a value")
-            msg = f"keys must be strings: YAML reads {self.raw[(pos[0], pos[1])]} as {kind}; quote it"
+            msg = f"keys must be strings: YAML reads {self.raw[pos]} as {kind}; quote it"
         self.problem(pos, msg)
 
 

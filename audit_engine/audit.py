@@ -55,6 +55,7 @@ class AuditResult:
     findings: list[Finding]
     evaluation: Evaluation = field(repr=False)
     seconds: float = 0.0
+    waiver_report: dict | None = None  # set by waivers.apply_waivers: applied / expired / stale
 
     @property
     def map_id(self) -> str:

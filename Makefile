@@ -1,0 +1,37 @@
+# Quick start: `make demo` and `make test` set themselves up (a .venv in this folder).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CLI    := $(VENV)/bin/audit-engine
+STAMP  := $(VENV)/.installed-stamp
+SHARED ?= ../shared
+
+.PHONY: setup demo test conformance reports bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "audit-engine needs Python 3.11+"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	@$(CLI) audit fixtures/maps/ed-sepsis-pathway.yaml --fail-on none
+
+test: $(STAMP)
+	@$(PY) -m pytest -q
+	@if [ -f $(SHARED)/conformance/check.py ]; then $(PY) $(SHARED)/conformance/check.py --cli $(CLI); fi
+
+conformance: $(STAMP)
+	@$(PY) $(SHARED)/conformance/check.py --cli $(CLI)
+
+reports: $(STAMP)
+	@$(PY) scripts/make_reports.py
+
+bench: $(STAMP)
+	@$(PY) benchmarks/bench_scale.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis audit-engine.db

@@ -1,0 +1,34 @@
+"""The command line: the only place that prints or exits.
+
+Every command runs its pipeline through the library and renders a report; any
+:class:`~audit_engine.errors.AuditEngineError` is printed as one block on standard
+error and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ._common import AuditEngineGroup
+
+
+@click.group(cls=AuditEngineGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="audit-engine", prog_name="audit-engine")
+def cli() -> None:
+    """Audit healthcare journey maps for HIPAA, patient-safety and workflow risks."""
+
+
+def _register() -> None:
+    from . import _audit, _diff, _history, _maps, _rules  # noqa: F401  (commands attach to `cli`)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    _register()
+    return cli.main(args=argv, prog_name="audit-engine")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""`audit-engine audit MAP...`"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from . import cli
+from ._common import fail_on_option, ruleset_options, threshold_reached, write_output
+
+FORMATS = ["table", "json", "sarif", "junit", "markdown", "html"]
+
+
+def default_db() -> str:
+    return os.environ.get("AUDIT_ENGINE_DB") or "sqlite:///audit-engine.db"
+
+
+def render(fmt: str, results: list, fail_on: str, color: bool = False) -> str:
+    if fmt == "json":
+        from ..report import json_report
+
+        return json_report.render(results)
+    if fmt == "table":
+        from ..report import table
+
+        return table.render(results, color=color)
+    from ..report import render_format
+
+    return render_format(fmt, results, fail_on=fail_on)
+
+
+@cli.command()
+@click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+@fail_on_option(default=None)
+@click.option("--db", help="SQLAlchemy URL of the findings store [default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
+@click.option("--no-store", is_flag=True, help="Do not record this run in the findings store.")
+@click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False),
+              help="Waiver file (default: audit-waivers.yaml beside the map, if present).")
+@ruleset_options
+def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None, db: str | None,
+          no_store: bool, waivers_file: str | None, ruleset, config) -> None:
+    """Audit journey maps and report findings.
+
+    Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not run.
+    """
+    from ..audit import audit as run_audit
+    from ..loader import load_map
+    from ..waivers import apply_waivers
+
+    fail_on = fail_on or config.fail_on or "high"
+    loaded = [load_map(m) for m in maps]  # every map validated before anything runs or is stored
+    results = [run_audit(lm, ruleset) for lm in loaded]
+    for r in results:
+        apply_waivers(r, waivers_file or config.waivers)
+    if not no_store:
+        from ..store import record_results
+
+        stored = record_results(db or default_db(), results)
+        for note in stored.warnings:
+            click.echo(f"warning: {note}", err=True)
+    color = fmt == "table" and output is None and click.get_text_stream("stdout").isatty()
+    write_output(render(fmt, results, fail_on, color=color), output)
+    if any(threshold_reached(r.findings, fail_on) for r in results):
+        raise SystemExit(1)

@@ -1,0 +1,55 @@
+"""`audit-engine diff OLD NEW`: two map files, or stored versions `MAP_ID@VERSION`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from . import cli
+from ._common import ruleset_options, write_output
+
+
+def _side(arg: str, ruleset, db: str | None):
+    """(map id, version, findings) of a map file, or of a stored version."""
+    if os.path.exists(arg) or "@" not in arg:
+        from ..audit import audit
+        from ..loader import load_map
+        from ..waivers import apply_waivers
+
+        result = audit(load_map(arg), ruleset)
+        apply_waivers(result, None)
+        return result.map_id, result.version, result.findings
+    from ..store import open_store
+    from ._audit import default_db
+
+    map_id, _, version = arg.partition("@")
+    store = open_store(db or default_db(), create=False)
+    return map_id, version, store.version_findings(map_id, version)
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@click.option("--db", help="Findings store, for MAP_ID@VERSION arguments.")
+@ruleset_options
+def diff(old: str, new: str, fmt: str, output: str | None, db: str | None, ruleset, config) -> None:
+    """Compare the findings of two versions of one map (files or MAP_ID@VERSION)."""
+    from .. import diff as d
+    from ..errors import UsageError
+
+    old_id, old_v, old_f = _side(old, ruleset, db)
+    new_id, new_v, new_f = _side(new, ruleset, db)
+    if old_id != new_id:
+        raise UsageError(f"these are two different maps ('{old_id}' and '{new_id}'); a diff compares versions of one map")
+    result = d.diff_findings(new_id, old_v, old_f, new_v, new_f)
+    if "@" in new and not os.path.exists(new):
+        from ..store import open_store
+        from ._audit import default_db
+
+        result.reopened = open_store(db or default_db(), create=False).reopened(new_id, old_v, new_v,
+                                                                                [f.fingerprint for f in result.new])
+    text = {"json": d.render_json, "markdown": d.render_markdown, "table": d.render_table}[fmt](result)
+    write_output(text, output)

@@ -1,0 +1,1 @@
+"""`audit-engine history` and `audit-engine trend` (findings store)."""

@@ -1,0 +1,68 @@
+"""Run configuration: ``audit-engine.yaml`` beside the map, or ``--config FILE``.
+
+```yaml
+params: {max_auto_logoff_minutes: 30}
+packs: [../team-rules]        # extra packs, relative to this file
+only: []                      # pack ids or rule ids
+skip: [CLIN-003]
+fail_on: high
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from . import _yaml
+from .errors import ConfigError, Diagnostic, MapError
+
+CONFIG_NAME = "audit-engine.yaml"
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    params: dict[str, StrictInt] = Field(default_factory=dict)
+    packs: list[StrictStr] = Field(default_factory=list)
+    only: list[StrictStr] = Field(default_factory=list)
+    skip: list[StrictStr] = Field(default_factory=list)
+    fail_on: Literal["critical", "high", "medium", "low", "none"] | None = None
+    waivers: StrictStr | None = None
+    file: StrictStr | None = None
+
+    def pack_paths(self) -> list[str]:
+        base = Path(self.file).parent if self.file else Path(".")
+        return [str(base / p) for p in self.packs]
+
+
+def read_config(path: str | Path) -> RunConfig:
+    try:
+        doc = _yaml.read_document(str(path))
+    except MapError as exc:
+        raise ConfigError(exc.diagnostics) from None
+    if doc.data is None:
+        return RunConfig(file=str(path))
+    try:
+        cfg = RunConfig.model_validate(doc.data)
+    except ValidationError as exc:
+        diags = []
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            msg = f"unknown key '{loc[-1]}'" if e["type"] == "extra_forbidden" else e["msg"]
+            diags.append(Diagnostic(doc.position(loc), f"{'.'.join(map(str, loc))}: {msg}"))
+        raise ConfigError(diags) from None
+    return cfg.model_copy(update={"file": str(path)})
+
+
+def find_config(explicit: str | None, maps: list[str]) -> RunConfig:
+    """``--config`` if given, else ``audit-engine.yaml`` beside the first map, else defaults."""
+    if explicit:
+        return read_config(explicit)
+    if maps:
+        candidate = Path(maps[0]).parent / CONFIG_NAME
+        if candidate.is_file():
+            return read_config(candidate)
+    return RunConfig()
