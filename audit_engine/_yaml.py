@@ -1,6 +1,6 @@
 """A safe, position-tracking YAML (and JSON) reader.
 
-The document is built from libyaml's event stream by an explicit stack, never by
+The document is built from libyaml's event stream with an explicit stack, never by
 PyYAML's constructors, so that every value keeps its line and column and hostile input
 stops with a clean error: no Python tags, no anchors or aliases (no billion laughs), no
 duplicate keys, no non-string keys, at most ``MAX_DEPTH`` levels of nesting, at most
@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import yaml
+from yaml.error import Mark
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -33,16 +34,22 @@ MAX_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64
 
 Path = tuple[str | int, ...]
-# Positions mirror the data, 0-based as libyaml gives them: a scalar is (line, column);
-# a sequence is (line, column, [child positions]); a mapping is (line, column,
-# {key: value position}, {key: key position}).
-Pos = tuple[Any, ...]
+# Positions mirror the data. A scalar's position is the libyaml mark where it starts
+# (0-based line and column); a sequence's is (mark, [child positions]); a mapping's is
+# (mark, {key: value position}, {key: key position}).
+Pos = Any
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_RESOLVER = yaml.resolver.Resolver()
+_IMPLICIT: dict[str, list[tuple[str, Any]]] = yaml.resolver.Resolver.yaml_implicit_resolvers
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _T = "tag:yaml.org,2002:"
-_STR, _MAP, _SEQ = _T + "str", _T + "map", _T + "seq"
+_STR, _MAP, _SEQ, _NULL, _BOOL, _INT = (_T + t for t in ("str", "map", "seq", "null", "bool", "int"))
+_TYPED_TAGS = {_NULL, _BOOL, _INT, _T + "float"}
+_START = Mark("", 0, 0, 0, None, None)
+
+
+def _origin() -> Pos:
+    return (_START, {}, {})
 
 
 @dataclass
@@ -51,45 +58,48 @@ class Document:
 
     file: str
     data: Any
-    positions: Pos = (0, 0)
-    # Source text of scalars YAML typed as something else than a string, by position.
-    raw: dict[tuple[int, int], str] = field(default_factory=dict)
+    positions: Pos = field(default_factory=_origin)
+    # How scalars that YAML typed as something else than a string were written, by mark.
+    raw: dict[Any, str] = field(default_factory=dict)
     # Problems that did not stop reading (duplicate keys, aliases...) and where they are.
     problems: list[Diagnostic] = field(default_factory=list)
     bad_paths: list[Path] = field(default_factory=list)
 
-    def _walk(self, path: Sequence[str | int]) -> tuple[Pos, Pos | None]:
-        """Position of the value at ``path`` (or its nearest ancestor), and of its key."""
+    def _walk(self, path: Sequence[str | int]) -> tuple[Pos, Pos]:
+        """Position of the value at ``path`` (or of its nearest ancestor), and of its key."""
         pos, key_pos = self.positions, None
         for part in path:
-            children = pos[2] if len(pos) > 2 else None
+            if type(pos) is not tuple:
+                break
             try:
-                child = children[part]  # type: ignore[index]
+                child = pos[1][part]
             except (KeyError, IndexError, TypeError):
-                return pos, None
-            key_pos = pos[3].get(part) if len(pos) > 3 else None
+                break
+            key_pos = pos[2].get(part) if len(pos) > 2 else None
             pos = child
         return pos, key_pos
 
+    def _location(self, pos: Pos) -> Location:
+        mark = pos[0] if type(pos) is tuple else pos
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
     def position(self, path: Sequence[str | int]) -> Location:
         """Where the value at ``path`` starts, or its nearest ancestor that has a position."""
-        pos = self._walk(path)[0]
-        return Location(self.file, pos[0] + 1, pos[1] + 1)
+        return self._location(self._walk(path)[0])
 
     def key_position(self, path: Sequence[str | int]) -> Location:
         """Where the key of the value at ``path`` is written (else where the value is)."""
         pos, key_pos = self._walk(path)
-        pos = key_pos or pos
-        return Location(self.file, pos[0] + 1, pos[1] + 1)
+        return self._location(key_pos or pos)
 
     def source_text(self, path: Sequence[str | int]) -> str | None:
         """How a non-string scalar at ``path`` was written, e.g. ``1.10`` or ``yes``."""
-        pos, _ = self._walk(path)
-        return self.raw.get((pos[0], pos[1]))
+        pos = self._walk(path)[0]
+        return None if type(pos) is tuple else self.raw.get(pos)
 
     @property
     def start(self) -> Location:
-        return Location(self.file, self.positions[0] + 1, self.positions[1] + 1)
+        return self._location(self.positions)
 
 
 def path_str(path: Sequence[str | int]) -> str:
@@ -142,10 +152,9 @@ def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError) -> Do
             return _parse_json(raw.decode("utf-8"), file, error)
         raise error([*builder.problems, _syntax_error(e, raw, file)]) from None
     except yaml.reader.ReaderError as e:  # a character YAML does not allow
-        where = _offset_location(raw, e.position, file)
         char = e.character if isinstance(e.character, int) else ord(e.character)
-        msg = f"the file contains the character U+{char:04X}, which YAML does not allow (a control character?)"
-        raise error([*builder.problems, Diagnostic(where, msg)]) from None
+        msg = f"the file contains the character U+{char:04X}, which YAML does not allow"
+        raise error([*builder.problems, Diagnostic(_offset_location(raw, e.position, file), msg)]) from None
 
 
 def _offset_location(raw: bytes, offset: int, file: str) -> Location:
@@ -176,82 +185,70 @@ class _Discard:
 
 
 _NO_KEY, _DISCARD = object(), _Discard()
-_IMPLICIT: dict[str, list[tuple[str, Any]]] = _RESOLVER.yaml_implicit_resolvers
-_TYPED_TAGS = {_T + "null", _T + "bool", _T + "int", _T + "float"}
 
 
 class _Builder:
-    """Turns libyaml's event stream into plain data and positions, with an explicit stack."""
+    """Turns libyaml's event stream into plain data and positions."""
 
     def __init__(self, file: str, error: type[InputError]):
         self.file = file
         self.error = error
         self.problems: list[Diagnostic] = []
         self.bad_paths: list[Path] = []
-        self.raw: dict[tuple[int, int], str] = {}  # 0-based position -> source text
+        self.raw: dict[Any, str] = {}
         self.plain_strings: set[str] = set()  # plain scalars known to be strings
         self.typed: dict[tuple[str, str], Any] = {}
 
-    def problem(self, pos: Pos, message: str, stack: list[list[Any]] | None = None) -> None:
-        self.problems.append(Diagnostic(Location(self.file, pos[0] + 1, pos[1] + 1), message))
-        if stack is not None:
-            self.bad_paths.append(self._path(stack))
+    def problem(self, mark: Any, message: str, where: Callable[[], Path] | None = None) -> None:
+        self.problems.append(Diagnostic(Location(self.file, mark.line + 1, mark.column + 1), message))
+        if where is not None:
+            self.bad_paths.append(where())
 
-    @staticmethod
-    def _path(stack: list[list[Any]]) -> Path:
-        """Path of the node being read, from the frames above it."""
-        out: list[str | int] = []
-        for container, _, _, key_positions, key, _ in stack:
-            if key_positions is None:
-                out.append(len(container))
-            elif isinstance(key, str):
-                out.append(key)
-            else:
-                break
-        return tuple(out)
-
-    def plain(self, value: str, pos: Pos) -> Any:
+    def plain(self, value: str, mark: Any) -> Any:
         """An untagged plain scalar, typed as YAML 1.1 does (timestamps stay strings)."""
         for tag, regexp in _IMPLICIT.get(value[:1], ()):
             if regexp.match(value):
                 if tag in _TYPED_TAGS:
-                    return self.construct(tag, value, pos, None)
+                    return self.construct(tag, value, mark, None)
                 break
         self.plain_strings.add(value)
         return value
 
-    def construct(self, tag: str, value: str, pos: Pos, stack: list[list[Any]] | None) -> Any:
-        """A scalar of a core type; remembers its source text for messages."""
+    def construct(self, tag: str, value: str, mark: Any, where: Callable[[], Path] | None) -> Any:
+        """A null, bool, int or float; remembers how it was written, for messages."""
         key = (tag, value)
         if key in self.typed:
             result = self.typed[key]
         else:
             try:
-                if tag == _T + "null":
+                if tag == _NULL:
                     result = None
-                elif tag == _T + "bool":
+                elif tag == _BOOL:
                     result = _CONSTRUCTOR.bool_values[value.lower()]
-                elif tag == _T + "int":
+                elif tag == _INT:
                     result = _CONSTRUCTOR.construct_yaml_int(yaml.ScalarNode(tag, value))
                 else:
                     result = _CONSTRUCTOR.construct_yaml_float(yaml.ScalarNode(tag, value))
             except (KeyError, ValueError, IndexError):  # `!!int abc`, a 5,000-digit number...
-                self.problem(pos, f"{value[:40]!r} is not a valid {_describe_tag(tag)} value", stack or [])
+                self.problem(mark, f"{value[:40]!r} is not a valid {_describe_tag(tag)} value", where)
                 return None
             self.typed[key] = result
-        self.raw[pos] = value
+        self.raw[mark] = value
         return result
 
-    def tagged(self, ev: ScalarEvent, pos: Pos, stack: list[list[Any]]) -> Any:
+    def tagged(self, ev: ScalarEvent, where: Callable[[], Path]) -> Any:
         """A scalar with an anchor or an explicit tag."""
+        mark = ev.start_mark
         if ev.anchor is not None:
-            self.problem(pos, "YAML anchors (&name) are not allowed in a journey map", stack)
+            self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", where)
         tag = ev.tag
-        if tag is None or tag == "!" or tag == _STR or tag == _T + "timestamp":
-            return self.plain(ev.value, pos) if tag is None and ev.implicit[0] else ev.value
+        if tag is None:
+            return self.plain(ev.value, mark) if ev.implicit[0] else ev.value
+        if tag in ("!", _STR, _T + "timestamp"):
+            return ev.value
         if tag in _TYPED_TAGS:
-            return self.construct(tag, ev.value, pos, stack)
-        self.problem(pos, f"the YAML tag {_describe_tag(tag)!r} is not allowed in a journey map", stack)
+            return self.construct(tag, ev.value, mark, where)
+        self.problem(mark, f"the YAML tag {_describe_tag(tag)!r} is not allowed in a journey map", where)
         return None
 
     def build(self, raw: bytes) -> Document:
@@ -261,57 +258,74 @@ class _Builder:
         finally:
             parser.dispose()
 
-    def _build(self, parser: Any) -> Document:
-        # A frame: [container, its position, child positions, key positions (None in a
-        # sequence), pending key, pending key's position]. This loop is the hot path.
-        stack: list[list[Any]] = []
+    def _build(self, parser: Any) -> Document:  # noqa: C901 - one loop, kept flat for speed
+        # The open container is held in locals: the container, its child positions, its
+        # key positions (None in a sequence), the key waiting for its value and that key's
+        # position, and the container's own position. ``stack`` saves the enclosing ones.
+        cont: Any = None
+        kids: Any = None
+        kpos: Any = None
+        key: Any = _NO_KEY
+        kmark: Any = None
+        cpos: Pos = None
+        stack: list[tuple[Any, ...]] = []
         root: Any = _NO_KEY
-        root_pos: Pos = (0, 0)
+        root_pos: Pos = _START
         documents = 0
         plain_strings, plain = self.plain_strings, self.plain
         get_event = parser.get_event
+
+        def where() -> Path:
+            """Path of the value being read (only computed for problems)."""
+            out: list[str | int] = []
+            for c, _, kp, k, _, _ in [*stack[1:], (cont, kids, kpos, key, kmark, cpos)]:
+                if kp is None:
+                    out.append(len(c))
+                elif isinstance(k, str):
+                    out.append(k)
+                else:
+                    break
+            return tuple(out)
+
         while True:
             ev = get_event()
             cls = type(ev)
             if cls is ScalarEvent:
-                mark = ev.start_mark
-                pos: Pos = (mark.line, mark.column)
+                pos = ev.start_mark
                 if ev.tag is None and ev.anchor is None:
                     value = ev.value
                     if ev.implicit[0] and value not in plain_strings:
                         value = plain(value, pos)
                 else:
-                    value = self.tagged(ev, pos, stack)
+                    value = self.tagged(ev, where)
             elif cls is MappingEndEvent or cls is SequenceEndEvent:
-                frame = stack.pop()
-                value, pos = frame[0], frame[1]
+                value, pos = cont, cpos
+                cont, kids, kpos, key, kmark, cpos = stack.pop()
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 mark = ev.start_mark
-                pos = (mark.line, mark.column)
                 if len(stack) >= MAX_DEPTH:
-                    self.problem(pos, f"the map is nested more than {MAX_DEPTH} levels deep")
+                    self.problem(mark, f"the map is nested more than {MAX_DEPTH} levels deep")
                     raise self.error(self.problems)
                 if ev.anchor is not None:
-                    self.problem(pos, "YAML anchors (&name) are not allowed in a journey map", stack)
+                    self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", where)
                 if ev.tag not in (None, "!", _MAP if cls is MappingStartEvent else _SEQ):
-                    self.problem(pos, f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in a journey map", stack)
+                    self.problem(mark, f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in a journey map", where)
+                stack.append((cont, kids, kpos, key, kmark, cpos))
                 if cls is MappingStartEvent:
-                    children, key_positions = {}, {}
-                    stack.append([{}, (*pos, children, key_positions), children, key_positions, _NO_KEY, None])
+                    cont, kids, kpos, key = {}, {}, {}, _NO_KEY
+                    cpos = (mark, kids, kpos)
                 else:
-                    children = []
-                    stack.append([[], (*pos, children), children, None, None, None])
+                    cont, kids, kpos = [], [], None
+                    cpos = (mark, kids)
                 continue
             elif cls is AliasEvent:
-                mark = ev.start_mark
-                pos = (mark.line, mark.column)
-                self.problem(pos, "YAML aliases (*name) are not allowed in a journey map: write the value out", stack)
+                pos = ev.start_mark
+                self.problem(pos, "YAML aliases (*name) are not allowed in a journey map: write the value out", where)
                 value = None
             elif cls is DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    mark = ev.start_mark
-                    self.problem((mark.line, mark.column), "the file holds more than one YAML document (---)")
+                    self.problem(ev.start_mark, "the file holds more than one YAML document (---)")
                     raise self.error(self.problems)
                 continue
             elif cls is StreamEndEvent or ev is None:
@@ -319,54 +333,51 @@ class _Builder:
             else:  # stream start, document end
                 continue
 
-            # Attach the finished value (scalar or container) to its parent.
-            if not stack:
-                root, root_pos = value, pos
-                continue
-            frame = stack[-1]
-            key_positions = frame[3]
-            if key_positions is None:  # in a sequence
-                frame[0].append(value)
-                frame[2].append(pos)
-                continue
-            key = frame[4]
-            if key is _NO_KEY:  # this value is a key
-                if type(value) is str and value not in key_positions:
-                    frame[4], frame[5] = value, pos
+            # Attach the finished value (a scalar or a whole container) to its parent.
+            if kpos is None:
+                if cont is None:
+                    root, root_pos = value, pos
                 else:
-                    self._bad_key(value, pos, key_positions)
-                    frame[4] = _DISCARD
+                    cont.append(value)
+                    kids.append(pos)
+            elif key is _NO_KEY:  # the value is a key
+                if type(value) is str and value not in kpos:
+                    key, kmark = value, pos
+                else:
+                    self._bad_key(value, pos, kpos)
+                    key = _DISCARD
             else:
                 if key is not _DISCARD:
-                    frame[0][key] = value
-                    frame[2][key] = pos
-                    key_positions[key] = frame[5]
-                frame[4] = _NO_KEY
+                    cont[key] = value
+                    kids[key] = pos
+                    kpos[key] = kmark
+                key = _NO_KEY
 
         if root is _NO_KEY:
             raise self.error(Diagnostic(Location(self.file, 1, 1), "the file is empty: a journey map is a YAML mapping"))
         if not isinstance(root, dict):
             what = "a list" if isinstance(root, list) else f"the value {str(root)[:40]!r}"
+            mark = root_pos[0] if type(root_pos) is tuple else root_pos
             msg = f"the top level must be a mapping (key: value pairs), not {what}"
-            raise self.error([*self.problems, Diagnostic(Location(self.file, root_pos[0] + 1, root_pos[1] + 1), msg)])
+            raise self.error([*self.problems, Diagnostic(Location(self.file, mark.line + 1, mark.column + 1), msg)])
         return Document(self.file, root, root_pos, self.raw, self.problems, self.bad_paths)
 
-    def _bad_key(self, key: Any, pos: Pos, key_positions: dict[str, Pos]) -> None:
+    def _bad_key(self, key: Any, pos: Pos, key_positions: dict[str, Any]) -> None:
+        mark = pos[0] if type(pos) is tuple else pos
         if isinstance(key, str):
-            first = key_positions[key][0] + 1
-            msg = f"duplicate key {key!r} (first at line {first}); each key may appear once"
+            msg = f"duplicate key {key!r} (first at line {key_positions[key].line + 1}); each key may appear once"
         elif isinstance(key, (list, dict)):
             msg = f"keys must be strings, not {'a list' if isinstance(key, list) else 'a mapping'}"
-        elif not self.raw.get(pos):
+        elif not self.raw.get(mark):
             msg = "a key is missing before ':'"
         else:
             kind = {bool: "a boolean", int: "a number", float: "a number", type(None): "null"}.get(type(key), "a value")
-            msg = f"keys must be strings: YAML reads {self.raw[pos]} as {kind}; quote it"
-        self.problem(pos, msg)
+            msg = f"keys must be strings: YAML reads {self.raw[mark]} as {kind}; quote it"
+        self.problem(mark, msg)
 
 
 def _parse_json(text: str, file: str, error: type[InputError]) -> Document:
-    """JSON that libyaml cannot read (e.g. surrogate-pair escapes): positions are line 1."""
+    """JSON that libyaml cannot read (e.g. surrogate-pair escapes); positions are line 1."""
     here = Location(file, 1, 1)
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:

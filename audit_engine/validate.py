@@ -8,7 +8,8 @@ model validation and every problem of a file is reported at once.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
+from typing import Any
 
 from ._yaml import Document, Path, path_str
 from .errors import Diagnostic, did_you_mean
@@ -59,6 +60,7 @@ class _Checker:
         self.suggestions_left = _MAX_SUGGESTIONS
         # kind -> id -> path of its first definition
         self.ids: dict[str, dict[str, Path]] = {key: {} for key in LISTS}
+        self._unions: dict[tuple[str, ...], set[str]] = {}
 
     def report(self, path: Path, message: str) -> None:
         self.out.append(Diagnostic(self.doc.position(path), f"{path_str(path)}: {message}"))
@@ -108,53 +110,66 @@ class _Checker:
         hits = did_you_mean(word, choices)
         return f" (did you mean {' or '.join(repr(h) for h in hits)}?)" if hits else ""
 
-    def ref(self, path: Path, value: Any, kinds: tuple[str, ...], noun: str) -> None:
-        """Check that ``value`` (an id, or a list of ids) names an entity of one of ``kinds``."""
-        if isinstance(value, list):
+    def ref(self, base: Path, key: str, value: Any, kinds: tuple[str, ...], noun: str) -> None:
+        """Check that ``value`` at ``base.key`` (an id, or a list of ids) names an entity of ``kinds``."""
+        if value is None:
+            return
+        known = self.known(kinds)
+        if isinstance(value, str):
+            if value not in known:
+                self.dangling((*base, key), value, kinds, noun)
+        elif isinstance(value, list):
             for i, v in enumerate(value):
-                self.ref((*path, i), v, kinds, noun)
-            return
-        if not isinstance(value, str) or any(value in self.ids[k] for k in kinds):
-            return
-        choices = [c for k in kinds for c in self.ids[k]]
+                if isinstance(v, str) and v not in known:
+                    self.dangling((*base, key, i), v, kinds, noun)
+
+    def known(self, kinds: tuple[str, ...]) -> Container[str]:
         if len(kinds) == 1:
-            self.report(path, f"unknown {noun} {value!r}{self.suggest(value, choices)}")
+            return self.ids[kinds[0]]
+        if kinds not in self._unions:
+            self._unions[kinds] = {id_ for k in kinds for id_ in self.ids[k]}
+        return self._unions[kinds]
+
+    def dangling(self, path: Path, value: str, kinds: tuple[str, ...], noun: str) -> None:
+        hint = self.suggest(value, [c for k in kinds for c in self.ids[k]])
+        if len(kinds) == 1:
+            self.report(path, f"unknown {noun} {value!r}{hint}")
         else:
-            self.report(path, f"{value!r} is not the id of any {noun}{self.suggest(value, choices)}")
+            self.report(path, f"{value!r} is not the id of any {noun}{hint}")
 
     def check_refs(self) -> None:
         d, ref = self.data, self.ref
         for i, s in _entries(d.get("systems")):
-            ref(("systems", i, "controls"), s.get("controls"), ("controls",), "control")
+            ref(("systems", i), "controls", s.get("controls"), ("controls",), "control")
         for i, a in _entries(d.get("data")):
-            ref(("data", i, "derived_from"), a.get("derived_from"), ("data",), "data asset")
+            ref(("data", i), "derived_from", a.get("derived_from"), ("data",), "data asset")
         for i, t in _entries(d.get("touchpoints")):
             p: Path = ("touchpoints", i)
-            ref((*p, "stage"), t.get("stage"), ("stages",), "stage")
-            ref((*p, "stakeholder"), t.get("stakeholder"), ("stakeholders",), "stakeholder")
-            ref((*p, "system"), t.get("system"), ("systems",), "system")
-            ref((*p, "controls"), t.get("controls"), ("controls",), "control")
+            ref(p, "stage", t.get("stage"), ("stages",), "stage")
+            ref(p, "stakeholder", t.get("stakeholder"), ("stakeholders",), "stakeholder")
+            ref(p, "system", t.get("system"), ("systems",), "system")
+            ref(p, "controls", t.get("controls"), ("controls",), "control")
             for j, acc in _entries(t.get("data_access")):
-                ref((*p, "data_access", j, "data"), acc.get("data"), ("data",), "data asset")
+                ref((*p, "data_access", j), "data", acc.get("data"), ("data",), "data asset")
             for j, fm in _entries(t.get("failure_modes")):
-                ref((*p, "failure_modes", j, "safeguards"), fm.get("safeguards"), ("controls",), "control")
+                ref((*p, "failure_modes", j), "safeguards", fm.get("safeguards"), ("controls",), "control")
         for i, f in _entries(d.get("data_flows")):
             p = ("data_flows", i)
-            for end in ("from", "to"):
-                ref((*p, end), f.get(end), ("systems", "touchpoints"), "system or touchpoint")
-            ref((*p, "data"), f.get("data"), ("data",), "data asset")
-            ref((*p, "consent"), f.get("consent"), ("checkpoints",), "checkpoint")
+            ref(p, "from", f.get("from"), ("systems", "touchpoints"), "system or touchpoint")
+            ref(p, "to", f.get("to"), ("systems", "touchpoints"), "system or touchpoint")
+            ref(p, "data", f.get("data"), ("data",), "data asset")
+            ref(p, "consent", f.get("consent"), ("checkpoints",), "checkpoint")
         for i, c in _entries(d.get("checkpoints")):
             p = ("checkpoints", i)
-            ref((*p, "stage"), c.get("stage"), ("stages",), "stage")
-            ref((*p, "owner"), c.get("owner"), ("stakeholders",), "stakeholder")
-            ref((*p, "applies_to"), c.get("applies_to"), ("data", "data_flows", "touchpoints", "systems"),
+            ref(p, "stage", c.get("stage"), ("stages",), "stage")
+            ref(p, "owner", c.get("owner"), ("stakeholders",), "stakeholder")
+            ref(p, "applies_to", c.get("applies_to"), ("data", "data_flows", "touchpoints", "systems"),
                 "data asset, data flow, touchpoint or system")
         for i, t in _entries(d.get("trainings")):
-            ref(("trainings", i, "audience"), t.get("audience"), ("stakeholders",), "stakeholder")
-            ref(("trainings", i, "covers"), t.get("covers"), ("touchpoints",), "touchpoint")
+            ref(("trainings", i), "audience", t.get("audience"), ("stakeholders",), "stakeholder")
+            ref(("trainings", i), "covers", t.get("covers"), ("touchpoints",), "touchpoint")
         for i, ch in _entries(d.get("feedback_channels")):
-            ref(("feedback_channels", i, "audience"), ch.get("audience"), ("stakeholders",), "stakeholder")
+            ref(("feedback_channels", i), "audience", ch.get("audience"), ("stakeholders",), "stakeholder")
 
     def check_cycles(self) -> None:
         """Report each ``derived_from`` cycle once, at the reference that closes it (iterative DFS)."""

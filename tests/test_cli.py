@@ -1,0 +1,173 @@
+"""The command line as a user meets it: exit codes, bad input, did-you-mean, formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import CONFORMANCE, ROOT
+
+PORTAL_V1 = str(CONFORMANCE / "patient-portal.v1.yaml")
+PORTAL_V2 = str(CONFORMANCE / "patient-portal.v2.yaml")
+MED = str(CONFORMANCE / "medication-administration.yaml")
+DEMO = str(ROOT / "fixtures" / "maps" / "ed-sepsis-pathway.yaml")
+
+
+def test_audit_json_follows_the_contract(cli) -> None:
+    p = cli("audit", PORTAL_V1, "--format", "json", "--no-store", "--fail-on", "none")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["map"] == {"id": "patient-portal", "version": "1.0.0", "file": PORTAL_V1}
+    assert doc["summary"]["total"] == len(doc["findings"]) == 14
+    for key in ("critical", "high", "medium", "low", "info"):
+        assert doc["summary"][key] == sum(1 for f in doc["findings"] if f["severity"] == key)
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+    keys = [(order[f["severity"]], f["rule_id"], f["subject"]) for f in doc["findings"]]
+    assert keys == sorted(keys)
+    f = next(f for f in doc["findings"] if f["rule_id"] == "HDF-002")
+    assert set(f) >= {"rule_id", "severity", "subject", "title", "message", "citation", "fingerprint",
+                      "location", "evidence", "waived"}
+    assert f["location"] == {"file": PORTAL_V1, "line": 28, "column": 5}
+    assert "lab-results is PHI (classification phi)" in f["evidence"]
+    assert len({f["fingerprint"] for f in doc["findings"]}) == 14
+
+
+def test_several_maps_give_runs(cli) -> None:
+    p = cli("audit", PORTAL_V1, MED, "--format", "json", "--no-store", "--fail-on", "none")
+    doc = json.loads(p.stdout)
+    assert [r["map"]["id"] for r in doc["runs"]] == ["patient-portal", "med-administration"]
+
+
+@pytest.mark.parametrize("fail_on,code", [("critical", 1), ("none", 0)])
+def test_fail_on_sets_the_exit_code(cli, fail_on: str, code: int) -> None:
+    assert cli("audit", PORTAL_V1, "--no-store", "--fail-on", fail_on).returncode == code
+    assert cli("audit", PORTAL_V2, "--no-store", "--fail-on", "critical").returncode == 0  # v2 has no critical
+
+
+def test_default_fail_on_is_high(cli) -> None:
+    assert cli("audit", PORTAL_V2, "--no-store").returncode == 1  # CRED-001 is critical, HDF-008 high
+
+
+def test_params_override_defaults(cli) -> None:
+    base = json.loads(cli("audit", MED, "--format", "json", "--no-store", "--fail-on", "none").stdout)
+    over = json.loads(cli("audit", MED, "--format", "json", "--no-store", "--fail-on", "none",
+                          "--param", "max_auto_logoff_minutes=30").stdout)
+    assert any(f["rule_id"] == "CRED-003" for f in base["findings"])
+    assert not any(f["rule_id"] == "CRED-003" for f in over["findings"])
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["audit", PORTAL_V1, "--no-store", "--param", "max_auto_logof_minutes=3"], "did you mean 'max_auto_logoff_minutes'"),
+    (["audit", PORTAL_V1, "--no-store", "--param", "max_auto_logoff_minutes=soon"], "whole number"),
+    (["audit", PORTAL_V1, "--no-store", "--only", "HDF-0001"], "did you mean"),
+    (["audit", PORTAL_V1, "--no-store", "--fromat", "json"], "Did you mean --format"),
+    (["audti", PORTAL_V1], "Did you mean 'audit'"),
+    (["rules", "show", "HDF-01"], "did you mean"),
+    (["audit", "does-not-exist.yaml", "--no-store"], "does-not-exist.yaml"),
+])
+def test_usage_errors_exit_2_with_a_hint(cli, args: list[str], needle: str) -> None:
+    p = cli(*args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert needle in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_bad_map_exits_2_with_position_and_stores_nothing(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(PORTAL_V1).read_text().replace("group: patient,", "group: patients,"))
+    db = tmp_path / "store.db"
+    p = cli("audit", PORTAL_V1, str(bad), "--db", f"sqlite:///{db}")
+    assert p.returncode == 2
+    assert f"{bad}:9:" in p.stderr and "patients" in p.stderr
+    assert "Traceback" not in p.stderr
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "format: 1\nid: [\n", "\x00\x01garbage", "a: &x 1\nb: *x\n"])
+def test_hostile_files_exit_2(cli, tmp_path: Path, text: str) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(text)
+    p = cli("validate", str(f))
+    assert p.returncode == 2
+    assert str(f) in p.stderr and "Traceback" not in p.stderr
+
+
+def test_validate_ok(cli) -> None:
+    p = cli("validate", PORTAL_V1, MED)
+    assert p.returncode == 0 and "ok" in p.stdout
+
+
+def test_schema_is_json_schema(cli) -> None:
+    doc = json.loads(cli("schema").stdout)
+    assert "properties" in doc and "touchpoints" in doc["properties"]
+
+
+def test_file_diff(cli) -> None:
+    doc = json.loads(cli("diff", PORTAL_V1, PORTAL_V2, "--format", "json").stdout)
+    assert (doc["map"], doc["from"], doc["to"]) == ("patient-portal", "1.0.0", "1.1.0")
+    assert (len(doc["new"]), len(doc["resolved"]), len(doc["unchanged"])) == (4, 8, 6)
+    md = cli("diff", PORTAL_V1, PORTAL_V2, "--format", "markdown").stdout
+    assert "4 new" in md and "CRED-001" in md
+
+
+def test_diff_of_two_different_maps_is_refused(cli) -> None:
+    p = cli("diff", PORTAL_V1, MED)
+    assert p.returncode == 2 and "two different maps" in p.stderr
+
+
+def test_rules_list_show_test_coverage(cli) -> None:
+    listed = json.loads(cli("rules", "list", "--format", "json").stdout)
+    assert len(listed) == 32 and {r["pack"] for r in listed} >= {"hipaa-data-flows", "near-miss"}
+    shown = cli("rules", "show", "hdf-002").stdout
+    for part in ("HDF-002", "critical", "164.504(e)", "Why it matters", "How to fix it", "Example: reported"):
+        assert part in shown
+    tested = cli("rules", "test")
+    assert tested.returncode == 0, tested.stdout[-2000:]
+    assert " 0 failed" in tested.stdout
+    cov = json.loads(cli("rules", "coverage", "--format", "json").stdout)
+    assert cov["unmapped_rules"] == []
+    assert any(not r["rules"] for fw in cov["frameworks"] for r in fw["requirements"])  # manual ones listed
+
+
+def test_rules_test_fails_readably_on_a_wrong_example(cli, tmp_path: Path) -> None:
+    pack = (ROOT / "rules" / "hipaa-data-flows.yaml").read_text()
+    pack = pack.replace("pack: hipaa-data-flows", "pack: my-hipaa").replace("subjects: [lab-feed]", "subjects: [nope]")
+    for i in range(1, 12):
+        pack = pack.replace(f"id: HDF-{i:03d}", f"id: MYH-{i:03d}")
+    (tmp_path / "mine.yaml").write_text(pack)
+    p = cli("rules", "test", str(tmp_path / "mine.yaml"))
+    assert p.returncode == 1
+    assert "FAIL  MYH-001" in p.stdout and "expected ['nope'], got ['lab-feed']" in p.stdout
+    assert "1 failed" in p.stdout
+
+
+def test_broken_user_pack_is_exit_2_with_position(cli, tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "pack: bad\nversion: 1.0.0\ntitle: Bad\nrules:\n  - id: BAD-001\n    title: A bad rule here\n"
+        "    severity: high\n    subject: t.id\n    subject_kind: touchpoint\n    citation: none\n"
+        "    rationale: because this is a test of errors\n    remediation: fix the pack please\n"
+        "    when:\n      - {fact: touchpiont, as: t}\n    message: hi\n"
+        "    examples: {fires: [{name: a, map: {}}], passes: [{name: b, map: {}}]}\n")
+    p = cli("audit", PORTAL_V1, "--no-store", "--pack", str(tmp_path / "p.yaml"))
+    assert p.returncode == 2
+    assert f"{tmp_path / 'p.yaml'}:14:" in p.stderr and "did you mean 'touchpoint'" in p.stderr
+
+
+def test_explain_fired_and_not_fired(cli) -> None:
+    fired = cli("explain", PORTAL_V1, "HDF-002", "analytics").stdout
+    assert "fired" in fired and "engagement-events is PHI" in fired
+    not_fired = cli("explain", PORTAL_V1, "HDF-003", "view-results").stdout
+    assert "did not fire" in not_fired and "audit_logging" in not_fired
+
+
+def test_checklist(cli) -> None:
+    doc = json.loads(cli("checklist", MED, "--format", "json").stdout)
+    assert len(doc["items"]) == 7 and 0 <= doc["score"] <= 100
+    assert not doc["items"][4]["passed"]  # SAFE-001 fires on the med-admin map
+
+
+def test_demo_map_audits(cli) -> None:
+    p = cli("audit", DEMO, "--no-store", "--fail-on", "none")
+    assert p.returncode == 0 and "findings" in p.stdout
