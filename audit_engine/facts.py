@@ -96,15 +96,14 @@ class Fact:
     values: dict[str, Any] = field(hash=False)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.type, *sorted((k, _hashable(v)) for k, v in self.values.items()))
-
-
-def _hashable(v: Any) -> Any:
-    return tuple(v) if isinstance(v, list) else v
+        """Identity by content. Values are built in a fixed field order and lists are
+        tuples, so no sorting is needed."""
+        return (self.type, tuple(self.values.items()))
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None and v != [] and v != ""}
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()
+            if v is not None and v != [] and v != ""}
 
 
 def base_facts(m: JourneyMap) -> Iterator[Fact]:

@@ -108,9 +108,9 @@ def _locations(m: JourneyMap, doc: Document) -> dict[tuple[str, str], Location]:
     for key, kind in ENTITY_KINDS.items():
         for i, entity in enumerate(getattr(m, key)):
             locs.setdefault((kind, entity.id), doc.position((key, i)))
-    for i, tp in enumerate(m.touchpoints):
-        for j, fm in enumerate(tp.failure_modes):
-            locs.setdefault(("failure_mode", fm.id), doc.position(("touchpoints", i, "failure_modes", j)))
+            if key == "touchpoints":
+                for j, fm in enumerate(entity.failure_modes):
+                    locs.setdefault(("failure_mode", fm.id), doc.position((key, i, "failure_modes", j)))
     return locs
 
 

@@ -94,10 +94,12 @@ def sqlstate(exc: BaseException) -> str | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """A conflict with another writer that the same transaction may win if run again."""
-    if isinstance(exc, IntegrityError):
-        return True
-    if isinstance(exc, DBAPIError):
+    """A conflict with another writer that the same transaction may win if run again.
+
+    Unique-key races are settled inside the transaction (``writer._insert_or_get``); an
+    IntegrityError that escapes is a real error and is not retried.
+    """
+    if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError):
         if sqlstate(exc) in RETRYABLE_SQLSTATES:
             return True
         return "database is locked" in str(getattr(exc, "orig", exc))

@@ -1,0 +1,142 @@
+"""SARIF 2.1.0 (``--format sarif``): one run per map, valid against the OASIS schema.
+
+Code-scanning services (GitHub and others) read ``tool.driver.rules`` for rule help,
+``properties.security-severity`` (a number written as a string) for the severity they
+show, ``partialFingerprints`` to follow a finding across commits, and
+``suppressions`` for findings an active waiver covers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any, Sequence
+from urllib.parse import quote
+
+from ..audit import ENGINE_VERSION, AuditResult
+from ..findings import Finding
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+FINGERPRINT_KEY = "auditEngine/v1"
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+
+
+def artifact_uri(file: str) -> str:
+    """The map file as a URI reference: relative paths stay relative (as given), with '/' separators."""
+    p = Path(file)
+    if p.is_absolute():
+        return p.as_uri()
+    posix = PurePosixPath(*p.parts).as_posix() if p.parts else file
+    return quote(posix, safe="/:@!$&'()*+,;=-._~")
+
+
+def _camel(title: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", title)
+    return "".join(w[:1].upper() + w[1:] for w in words) or "Rule"
+
+
+def _rule_descriptor(rule_id: str, pack: Any, rule: Any) -> dict[str, Any]:
+    rationale = " ".join(rule.rationale.split())
+    remediation = " ".join(rule.remediation.split())
+    refs = list(getattr(rule, "references", []) or [])
+    text = f"{rationale}\n\nRemediation: {remediation}\n\nCitation: {rule.citation}"
+    md = (f"**{rule.title}**\n\n{rationale}\n\n**Remediation:** {remediation}\n\n**Citation:** {rule.citation}")
+    if refs:
+        text += "\n\nReferences:\n" + "\n".join(f"- {r}" for r in refs)
+        md += "\n\n**References:**\n" + "\n".join(f"- {r}" for r in refs)
+    desc: dict[str, Any] = {
+        "id": rule_id,
+        "name": _camel(rule.title),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rationale},
+        "help": {"text": text, "markdown": md},
+        "defaultConfiguration": {"level": LEVEL[rule.severity]},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "severity": rule.severity,
+            "tags": ["security", "compliance", pack.pack, rule.severity, rule.subject_kind],
+            "pack": pack.pack,
+            "packVersion": pack.version,
+            "citation": rule.citation,
+        },
+    }
+    urls = [r for r in refs if re.match(r"^https?://\S+$", r)]
+    if urls:
+        desc["helpUri"] = urls[0]
+    return desc
+
+
+def _result(f: Finding, index: int, uri: str, map_id: str) -> dict[str, Any]:
+    region = {"startLine": max(1, f.location.line), "startColumn": max(1, f.location.column)}
+    out: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "ruleIndex": index,
+        "level": LEVEL[f.severity],
+        "message": {"text": f.message or f.title},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": uri}, "region": region},
+            "logicalLocations": [{"name": f.subject, "fullyQualifiedName": f"{map_id}/{f.subject_kind or 'entity'}/"
+                                                                           f"{f.subject}"}],
+        }],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "properties": {
+            "severity": f.severity,
+            "subject": f.subject,
+            "subjectKind": f.subject_kind,
+            "citation": f.citation,
+            "evidence": list(f.evidence),
+        },
+    }
+    if f.waived and f.waiver:
+        out["suppressions"] = [{
+            "kind": "external",
+            "status": "accepted",
+            "justification": str(f.waiver.get("reason", "")),
+            "properties": {k: f.waiver[k] for k in ("owner", "expires", "file", "line") if k in f.waiver},
+        }]
+    elif f.waiver and f.waiver.get("expired"):
+        out["properties"]["waiverExpired"] = {k: f.waiver[k] for k in ("owner", "expires", "reason") if k in f.waiver}
+    return out
+
+
+def run_object(result: AuditResult) -> dict[str, Any]:
+    rules = result.ruleset.program.rules
+    ids = sorted(set(rules))
+    index = {rid: i for i, rid in enumerate(ids)}
+    descriptors = [_rule_descriptor(rid, *rules[rid]) for rid in ids]
+    uri = artifact_uri(result.loaded.file)
+    results = []
+    for f in result.findings:
+        if f.rule_id not in index:  # a finding from a rule that is not in the program (should not happen)
+            index[f.rule_id] = len(ids)
+            ids.append(f.rule_id)
+            descriptors.append({"id": f.rule_id, "shortDescription": {"text": f.title or f.rule_id},
+                                "properties": {"security-severity": SECURITY_SEVERITY[f.severity]}})
+        results.append(_result(f, index[f.rule_id], uri, result.map_id))
+    return {
+        "tool": {"driver": {
+            "name": "audit-engine",
+            "version": ENGINE_VERSION,
+            "semanticVersion": ENGINE_VERSION,
+            "rules": descriptors,
+        }},
+        "automationDetails": {"id": f"audit-engine/{result.map_id}/"},
+        "artifacts": [{"location": {"uri": uri}, "roles": ["analysisTarget"]}],
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "properties": {
+            "map": {"id": result.map_id, "version": result.version, "file": result.loaded.file},
+            "rulesDigest": result.ruleset.digest,
+            "packs": result.ruleset.pack_versions(),
+        },
+    }
+
+
+def to_dict(results: Sequence[AuditResult]) -> dict[str, Any]:
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run_object(r) for r in results]}
+
+
+def render(results: Sequence[AuditResult]) -> str:
+    return json.dumps(to_dict(results), indent=2, ensure_ascii=False) + "\n"

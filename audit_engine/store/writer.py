@@ -1,0 +1,113 @@
+"""Writing one audit run: map and version rows (insert-or-get), the run, its findings.
+
+Everything here runs inside the caller's transaction; nothing commits. Concurrent
+writers meet on the unique constraints: an insert that loses the race rolls back to
+its savepoint and reads the winner's row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from ..audit import ENGINE_VERSION, AuditResult
+from ..findings import Finding, summarize
+from .models import FindingRow, MapRow, MapVersionRow, RunRow
+
+BATCH = 500
+BatchHook = Callable[[int, int], None]  # (run id, findings written so far)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types (dates and other objects become strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _short(h: str) -> str:
+    return h[:12] + "…"
+
+
+def _insert_or_get(s: Session, query: Any, make: Callable[[], Any], attempts: int = 5) -> int:
+    """The id of the row ``query`` finds, inserted by ``make`` first if there is none."""
+    for attempt in range(attempts):
+        found = s.exec(query).first()
+        if found is not None:
+            return found.id
+        try:
+            with s.begin_nested():
+                row = make()
+                s.add(row)
+                s.flush()
+                return row.id
+        except IntegrityError:  # a concurrent writer inserted it first: read its row next time round
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _warnings(s: Session, result: AuditResult, map_pk: int) -> list[str]:
+    """Same version label seen with other content, or audited before with other rules."""
+    out: list[str] = []
+    mid, ver, digest = result.map_id, result.version, result.ruleset.digest
+    others = s.exec(select(MapVersionRow.content_hash).where(
+        MapVersionRow.map_pk == map_pk, MapVersionRow.version == ver,
+        MapVersionRow.content_hash != result.loaded.content_hash).order_by(col(MapVersionRow.id))).all()
+    for h in others:
+        out.append(f"map {mid} version {ver} was audited before with different content "
+                   f"(hash {_short(h)} vs {_short(result.loaded.content_hash)}); both runs are kept")
+    last = s.exec(select(RunRow.ruleset_digest).join(MapVersionRow, col(RunRow.map_version_pk) == MapVersionRow.id)
+                  .where(MapVersionRow.map_pk == map_pk, MapVersionRow.version == ver)
+                  .order_by(col(RunRow.audited_at).desc(), col(RunRow.id).desc()).limit(1)).first()
+    if last is not None and last != digest:
+        out.append(f"map {mid} version {ver} was audited before with a different rule set "
+                   f"(digest {_short(last)} vs {_short(digest)}); findings may differ because the rules changed")
+    return out
+
+
+def finding_row(run_pk: int, f: Finding) -> dict[str, Any]:
+    d = jsonable(f.to_dict())
+    return {
+        "run_pk": run_pk, "rule_id": f.rule_id, "severity": f.severity, "subject": f.subject,
+        "fingerprint": f.fingerprint, "title": f.title, "message": f.message, "citation": f.citation,
+        "file": f.location.file, "line": f.location.line, "column": f.location.column,
+        "evidence": d["evidence"], "waived": f.waived, "pack": f.pack, "subject_kind": f.subject_kind, "data": d,
+    }
+
+
+def write_run(s: Session, result: AuditResult, now: datetime, warnings: list[str],
+              after_batch: BatchHook | None = None) -> int:
+    """Add one run of ``result`` to the open transaction of ``s``; return the run's id."""
+    mid, ver, chash = result.map_id, result.version, result.loaded.content_hash
+    map_pk = _insert_or_get(s, select(MapRow).where(MapRow.map_id == mid),
+                            lambda: MapRow(map_id=mid, created_at=now))
+    warnings.extend(_warnings(s, result, map_pk))
+    mv_pk = _insert_or_get(
+        s, select(MapVersionRow).where(MapVersionRow.map_pk == map_pk, MapVersionRow.version == ver,
+                                       MapVersionRow.content_hash == chash),
+        lambda: MapVersionRow(map_pk=map_pk, version=ver, content_hash=chash, source_path=result.loaded.file,
+                              first_audited_at=now))
+    counts = summarize(result.findings)
+    run = RunRow(
+        map_version_pk=mv_pk, audited_at=now, engine_version=ENGINE_VERSION, ruleset_digest=result.ruleset.digest,
+        packs=jsonable(result.ruleset.pack_versions()), params=jsonable(result.ruleset.params),
+        waivers=None if result.waiver_report is None else jsonable(result.waiver_report), status="complete",
+        source_path=result.loaded.file, seconds=float(result.seconds),
+        waived=sum(1 for f in result.findings if f.waived), **counts)
+    s.add(run)
+    s.flush()
+    assert run.id is not None
+    _write_findings(s, run.id, result.findings, after_batch)
+    return run.id
+
+
+def _write_findings(s: Session, run_pk: int, findings: Sequence[Finding], after_batch: BatchHook | None) -> None:
+    table = FindingRow.__table__
+    for start in range(0, len(findings), BATCH):
+        s.execute(insert(table), [finding_row(run_pk, f) for f in findings[start:start + BATCH]])
+        if after_batch is not None:
+            after_batch(run_pk, min(start + BATCH, len(findings)))
