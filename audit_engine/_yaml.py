@@ -197,24 +197,28 @@ class _Builder:
         self.bad_paths: list[Path] = []
         self.raw: dict[Any, str] = {}
         self.plain_strings: set[str] = set()  # plain scalars known to be strings
+        self.plain_tags: dict[str, str] = {}  # the others, with their type's tag
         self.typed: dict[tuple[str, str], Any] = {}
+        self.where: Callable[[], Path] = tuple  # path of the value being read, set by _build
 
-    def problem(self, mark: Any, message: str, where: Callable[[], Path] | None = None) -> None:
+    def problem(self, mark: Any, message: str, bad_value: bool = False) -> None:
+        """Record a problem; ``bad_value``: the value being read was dropped (read as null)."""
         self.problems.append(Diagnostic(Location(self.file, mark.line + 1, mark.column + 1), message))
-        if where is not None:
-            self.bad_paths.append(where())
+        if bad_value:
+            self.bad_paths.append(self.where())
 
     def plain(self, value: str, mark: Any) -> Any:
         """An untagged plain scalar, typed as YAML 1.1 does (timestamps stay strings)."""
-        for tag, regexp in _IMPLICIT.get(value[:1], ()):
-            if regexp.match(value):
-                if tag in _TYPED_TAGS:
-                    return self.construct(tag, value, mark, None)
-                break
-        self.plain_strings.add(value)
-        return value
+        tag = self.plain_tags.get(value)
+        if tag is None:
+            tag = next((t for t, regexp in _IMPLICIT.get(value[:1], ()) if regexp.match(value)), _STR)
+            if tag not in _TYPED_TAGS:
+                self.plain_strings.add(value)
+                return value
+            self.plain_tags[value] = tag
+        return self.construct(tag, value, mark)
 
-    def construct(self, tag: str, value: str, mark: Any, where: Callable[[], Path] | None) -> Any:
+    def construct(self, tag: str, value: str, mark: Any) -> Any:
         """A null, bool, int or float; remembers how it was written, for messages."""
         key = (tag, value)
         if key in self.typed:
@@ -230,25 +234,29 @@ class _Builder:
                 else:
                     result = _CONSTRUCTOR.construct_yaml_float(yaml.ScalarNode(tag, value))
             except (KeyError, ValueError, IndexError):  # `!!int abc`, a 5,000-digit number...
-                self.problem(mark, f"{value[:40]!r} is not a valid {_describe_tag(tag)} value", where)
+                if len(value) > 100 and tag == _INT:
+                    message = f"a number with {len(value):,} digits is too large"
+                else:
+                    message = f"{value[:40]!r} is not a valid {_describe_tag(tag)} value"
+                self.problem(mark, message, bad_value=True)
                 return None
             self.typed[key] = result
         self.raw[mark] = value
         return result
 
-    def tagged(self, ev: ScalarEvent, where: Callable[[], Path]) -> Any:
+    def tagged(self, ev: ScalarEvent) -> Any:
         """A scalar with an anchor or an explicit tag."""
         mark = ev.start_mark
         if ev.anchor is not None:
-            self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", where)
+            self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", bad_value=True)
         tag = ev.tag
         if tag is None:
             return self.plain(ev.value, mark) if ev.implicit[0] else ev.value
         if tag in ("!", _STR, _T + "timestamp"):
             return ev.value
         if tag in _TYPED_TAGS:
-            return self.construct(tag, ev.value, mark, where)
-        self.problem(mark, f"the YAML tag {_describe_tag(tag)!r} is not allowed in a journey map", where)
+            return self.construct(tag, ev.value, mark)
+        self.problem(mark, f"the YAML tag {_describe_tag(tag)!r} is not allowed in a journey map", bad_value=True)
         return None
 
     def build(self, raw: bytes) -> Document:
@@ -287,6 +295,7 @@ class _Builder:
                     break
             return tuple(out)
 
+        self.where = where
         while True:
             ev = get_event()
             cls = type(ev)
@@ -297,7 +306,7 @@ class _Builder:
                     if ev.implicit[0] and value not in plain_strings:
                         value = plain(value, pos)
                 else:
-                    value = self.tagged(ev, where)
+                    value = self.tagged(ev)
             elif cls is MappingEndEvent or cls is SequenceEndEvent:
                 value, pos = cont, cpos
                 cont, kids, kpos, key, kmark, cpos = stack.pop()
@@ -307,9 +316,10 @@ class _Builder:
                     self.problem(mark, f"the map is nested more than {MAX_DEPTH} levels deep")
                     raise self.error(self.problems)
                 if ev.anchor is not None:
-                    self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", where)
+                    self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", bad_value=True)
                 if ev.tag not in (None, "!", _MAP if cls is MappingStartEvent else _SEQ):
-                    self.problem(mark, f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in a journey map", where)
+                    message = f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in a journey map"
+                    self.problem(mark, message, bad_value=True)
                 stack.append((cont, kids, kpos, key, kmark, cpos))
                 if cls is MappingStartEvent:
                     cont, kids, kpos, key = {}, {}, {}, _NO_KEY
@@ -320,7 +330,8 @@ class _Builder:
                 continue
             elif cls is AliasEvent:
                 pos = ev.start_mark
-                self.problem(pos, "YAML aliases (*name) are not allowed in a journey map: write the value out", where)
+                message = "YAML aliases (*name) are not allowed in a journey map: write the value out"
+                self.problem(pos, message, bad_value=True)
                 value = None
             elif cls is DocumentStartEvent:
                 documents += 1
@@ -403,4 +414,8 @@ def _parse_json(text: str, file: str, error: type[InputError]) -> Document:
             stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
     if not isinstance(data, dict):
         raise error(Diagnostic(here, "the top level must be a mapping (key: value pairs)"))
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise error(Diagnostic(here, "the file contains an unpaired surrogate escape (\\udXXX)")) from None
     return Document(file, data)

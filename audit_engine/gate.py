@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from . import _yaml
 from .errors import ConfigError, Diagnostic, InputError, did_you_mean
 from .findings import SEVERITY_ORDER, Finding
+from .waivers import is_blank
 
 if TYPE_CHECKING:  # pragma: no cover
     from .audit import AuditResult
@@ -107,7 +108,7 @@ def load_policy(path: str | Path) -> GatePolicy:
     """Read and check a gate policy file; problems raise ConfigError with file, line and column."""
     file = str(path)
     raw = _yaml.read_bytes(file, ConfigError)
-    if not raw.removeprefix(b"\xef\xbb\xbf").strip():
+    if is_blank(raw):
         raise ConfigError("the gate policy file is empty; give at least one of " + ", ".join(_KEYS), file=file)
     try:
         doc = _yaml.parse_bytes(raw, file, ConfigError)

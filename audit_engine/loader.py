@@ -25,6 +25,8 @@ from .errors import Diagnostic, Location, MapError, did_you_mean
 from .model import FORMAT_VERSION, JourneyMap
 from .validate import check_data, format_message
 
+MAX_PROBLEMS = 1000  # a file with more gets the first ones and a count
+
 # list key in a map -> the entity kind used in ``LoadedMap.locations``
 ENTITY_KINDS: dict[str, str] = {
     "stakeholders": "stakeholder",
@@ -93,14 +95,26 @@ def _load_unguarded(raw: bytes, file: str) -> LoadedMap:
         raise MapError([*doc.problems, Diagnostic(doc.position(("format",)), f"format: {format_message(fmt)}")])
     problems = list(doc.problems)
     model: JourneyMap | None = None
+    not_shown = 0
     try:
         model = JourneyMap.model_validate(data)
     except ValidationError as e:
-        problems += _shape_problems(e, doc)
+        shape, not_shown = _shape_problems(e, doc)
+        problems += shape
     problems += check_data(data, doc)
     if problems or model is None:
-        raise MapError(list(dict.fromkeys(problems)))
+        raise MapError(_at_most(MAX_PROBLEMS, list(dict.fromkeys(problems)), not_shown))
     return LoadedMap(model, file, hashlib.sha256(raw).hexdigest(), _locations(model, doc))
+
+
+def _at_most(limit: int, problems: list[Diagnostic], not_shown: int = 0) -> list[Diagnostic]:
+    """The first ``limit`` problems, by position, and a note saying how many more there are."""
+    if len(problems) <= limit and not not_shown:
+        return problems
+    problems.sort()
+    more = len(problems) - limit + not_shown if len(problems) > limit else not_shown
+    shown = problems[:limit]
+    return [*shown, Diagnostic(shown[-1].location, f"{more:,} more problems not shown")]
 
 
 def _locations(m: JourneyMap, doc: Document) -> dict[tuple[str, str], Location]:
@@ -117,12 +131,18 @@ def _locations(m: JourneyMap, doc: Document) -> dict[tuple[str, str], Location]:
 # --- pydantic errors in plain language -----------------------------------------------
 
 
-def _shape_problems(error: ValidationError, doc: Document) -> list[Diagnostic]:
-    out = []
-    for e in error.errors(include_url=False):
+def _shape_problems(error: ValidationError, doc: Document) -> tuple[list[Diagnostic], int]:
+    """Pydantic's errors in plain language (at most MAX_PROBLEMS), and how many more."""
+    out: list[Diagnostic] = []
+    not_shown = 0
+    bad_paths = set(doc.bad_paths)
+    for e in error.errors(include_url=False, include_input=True, include_context=True):
         loc: Path = tuple(e["loc"])
-        if any(loc[: len(bad)] == bad for bad in doc.bad_paths):
+        if any(loc[:i] in bad_paths for i in range(len(loc) + 1)):
             continue  # already reported by the reader (alias, tag...)
+        if len(out) >= MAX_PROBLEMS:
+            not_shown += 1  # a hostile file: counted, not translated
+            continue
         if e["type"] in ("missing", "extra_forbidden"):
             where, prefix = loc[:-1], path_str(loc[:-1])
         else:
@@ -130,7 +150,7 @@ def _shape_problems(error: ValidationError, doc: Document) -> list[Diagnostic]:
         position = doc.key_position(loc) if e["type"] == "extra_forbidden" else doc.position(where)
         message = _message(e, loc, doc)
         out.append(Diagnostic(position, f"{prefix}: {message}" if prefix else message))
-    return out
+    return out, not_shown
 
 
 def _message(e: Any, loc: Path, doc: Document) -> str:
@@ -141,8 +161,8 @@ def _message(e: Any, loc: Path, doc: Document) -> str:
     if kind == "extra_forbidden":
         return f"unknown key {loc[-1]!r}{_suggest(str(loc[-1]), _keys_at(loc[:-1]))}"
     if kind == "literal_error":
-        if loc == ("format",) and _is_int(value):
-            return format_message(value)
+        if loc == ("format",):
+            return format_message(value) if _is_int(value) else f"expected the integer {FORMAT_VERSION}, got {got}"
         allowed = _allowed_at(loc)
         if isinstance(value, str):
             return f"{_short(value)!r} is not one of {', '.join(allowed)}{_suggest(value, allowed)}"

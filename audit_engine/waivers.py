@@ -103,7 +103,7 @@ class Waiver:
 def _read(path: str) -> _yaml.Document | None:
     """The parsed file, or None when it holds nothing (blank or only comments)."""
     raw = _yaml.read_bytes(path, ConfigError)
-    if not raw.removeprefix(b"\xef\xbb\xbf").strip():
+    if is_blank(raw):
         return None
     try:
         doc = _yaml.parse_bytes(raw, path, ConfigError)
@@ -112,6 +112,15 @@ def _read(path: str) -> _yaml.Document | None:
     if doc.problems:
         raise ConfigError(doc.problems)
     return doc
+
+
+def is_blank(raw: bytes) -> bool:
+    """True for a file with nothing but blank lines, comments and document markers."""
+    for line in raw.removeprefix(b"\xef\xbb\xbf").splitlines():
+        line = line.strip()
+        if line and not line.startswith(b"#") and line not in (b"---", b"..."):
+            return False
+    return True
 
 
 def _text(value: Any) -> str | None:
@@ -181,8 +190,8 @@ def load_waivers(path: str | Path) -> list[Waiver]:
                 ok = False
         has_subject, has_fp = item.get("subject") is not None, item.get("fingerprint") is not None
         if has_subject == has_fp:
-            what = "both 'subject' and 'fingerprint'" if has_subject else "neither 'subject' nor 'fingerprint'"
-            bad(here, f"{name}: give either 'subject' (with rule_id) or 'fingerprint', not {what}")
+            what = "not both" if has_subject else "one of them is required"
+            bad(here, f"{name}: give either 'subject' (with rule_id) or 'fingerprint'; {what}")
             ok = False
         values: dict[str, Any] = {}
         for key in ("map", "rule_id", "subject", "reason", "owner"):

@@ -43,7 +43,7 @@ def test_several_maps_give_runs(cli) -> None:
 @pytest.mark.parametrize("fail_on,code", [("critical", 1), ("none", 0)])
 def test_fail_on_sets_the_exit_code(cli, fail_on: str, code: int) -> None:
     assert cli("audit", PORTAL_V1, "--no-store", "--fail-on", fail_on).returncode == code
-    assert cli("audit", PORTAL_V2, "--no-store", "--fail-on", "critical").returncode == 0  # v2 has no critical
+    assert cli("audit", MED, "--no-store", "--fail-on", "critical").returncode == 0  # no critical finding
 
 
 def test_default_fail_on_is_high(cli) -> None:
@@ -62,7 +62,7 @@ def test_params_override_defaults(cli) -> None:
     (["audit", PORTAL_V1, "--no-store", "--param", "max_auto_logof_minutes=3"], "did you mean 'max_auto_logoff_minutes'"),
     (["audit", PORTAL_V1, "--no-store", "--param", "max_auto_logoff_minutes=soon"], "whole number"),
     (["audit", PORTAL_V1, "--no-store", "--only", "HDF-0001"], "did you mean"),
-    (["audit", PORTAL_V1, "--no-store", "--fromat", "json"], "Did you mean --format"),
+    (["audit", PORTAL_V1, "--no-store", "--fromat", "json"], "Did you mean '--format'"),
     (["audti", PORTAL_V1], "Did you mean 'audit'"),
     (["rules", "show", "HDF-01"], "did you mean"),
     (["audit", "does-not-exist.yaml", "--no-store"], "does-not-exist.yaml"),
@@ -80,7 +80,7 @@ def test_bad_map_exits_2_with_position_and_stores_nothing(cli, tmp_path: Path) -
     db = tmp_path / "store.db"
     p = cli("audit", PORTAL_V1, str(bad), "--db", f"sqlite:///{db}")
     assert p.returncode == 2
-    assert f"{bad}:9:" in p.stderr and "patients" in p.stderr
+    assert f"{bad}:10:41:" in p.stderr and "patients" in p.stderr
     assert "Traceback" not in p.stderr
     assert not db.exists()
 

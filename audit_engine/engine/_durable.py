@@ -6,6 +6,11 @@ session is one state (sid) of a ruleset, deleted when the session closes; sessio
 serialised by one lock (the C engine is not thread-safe), so at most one state is live
 per ruleset and the 1,024-state limit cannot be reached. Every error code becomes an
 :class:`EngineError`; nothing is returned from a session that failed.
+
+durable-rules' ``createStateNode`` leaves a state's action context uninitialised and
+``deleteStateNode`` frees whatever it holds, so deleting a state in which no action
+ever started frees garbage (a crash that depends on heap contents). Every ruleset
+therefore gets a sentinel rule, and every session fires it first.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ _LOCK = threading.RLock()
 _HANDLES: dict[str, int] = {}
 _LIVE: dict[int, int] = {}
 _SIDS = itertools.count(1)
+
+OPEN_RULE = "$open"
+OPEN_FACT_ID = "OPEN"  # never handed out as a fact id (run.py reserves its hash)
+_OPEN_TYPE = "$OPEN"
 
 _ERRORS = {
     302: "a fact has more than 252 properties",
@@ -52,8 +61,9 @@ def ruleset_handle(name: str, definition: dict[str, Any]) -> int:
     with _LOCK:
         handle = _HANDLES.get(name)
         if handle is None:
+            full = {**definition, OPEN_RULE: {"all": [{"x7": {"T": _OPEN_TYPE}}]}}
             try:
-                handle = _dre.create_ruleset(name, json.dumps(definition))
+                handle = _dre.create_ruleset(name, json.dumps(full))
             except Exception as exc:  # the C engine raises its own error type
                 raise _engine_error(exc, "compile the rule packs") from None
             _HANDLES[name] = handle
@@ -76,6 +86,15 @@ class Session:
         """
         if not facts:
             return []
+        return [a for a in self._assert(facts) if OPEN_RULE not in a]
+
+    def open(self) -> None:
+        """Fire the sentinel rule once, so the state's action context is initialised."""
+        fired = self._assert([{"id": OPEN_FACT_ID, "T": _OPEN_TYPE}])
+        if not any(OPEN_RULE in a for a in fired):
+            raise EngineError("the rule engine did not start an audit session; no findings were produced")
+
+    def _assert(self, facts: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
         for f in facts:
             f["sid"] = self.sid
         try:
@@ -110,7 +129,9 @@ def session(handle: int) -> Iterator[Session]:
         sid = f"a{next(_SIDS)}"
         _LIVE[handle] = _LIVE.get(handle, 0) + 1
         try:
-            yield Session(handle, sid)
+            s = Session(handle, sid)
+            s.open()
+            yield s
         finally:
             _LIVE[handle] -= 1
             try:

@@ -61,7 +61,7 @@ class _Run:
         self.handle = handle
         self.ids = FactIds()
         self.phase_ids = {k: f"P{k}" for k in range(1, program.max_stratum + 1)}
-        for pid in self.phase_ids.values():
+        for pid in (*self.phase_ids.values(), _durable.OPEN_FACT_ID):
             self.ids.reserve(pid)
         self.index: dict[str, int] = {}  # engine id -> fact index
         self.seen: dict[tuple, int] = {}  # fact key -> fact index

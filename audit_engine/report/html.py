@@ -7,6 +7,7 @@ so nothing from a map (names, ids, messages) can inject markup.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -19,11 +20,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..gate import GateOutcome
 
 TEMPLATES = Path(__file__).parent / "templates"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _finalize(value: Any) -> Any:
+    """Control characters from a map are shown as U+FFFD, never written raw into the page."""
+    return _CONTROL.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _env() -> Environment:
     return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                       finalize=_finalize, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def _finding(f: Finding, rules: dict[str, Any]) -> dict[str, Any]:

@@ -21,19 +21,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TOP = 10
 ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "info": "⬜"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def esc(text: object) -> str:
     """Plain text safe inside Markdown (and inside a table cell)."""
-    s = " ".join(str(text).split())
+    s = " ".join(_CONTROL.sub("\ufffd", str(text)).split())
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", s)
 
 
 def line_link(file: str, line: int, base: str = "") -> str:
     """``[maps/x.yaml#L42](maps/x.yaml#L42)``; ``base`` (e.g. a blob URL ending in '/') is prefixed to the target."""
-    target = base + quote(file.replace("\\", "/"), safe="/:._-~") + f"#L{line}"
+    path = file.replace("\\", "/")
+    if base and path.startswith("./"):
+        path = path[2:]
+    target = base + quote(path, safe="/:._-~") + f"#L{line}"
     return f"[{esc(file)}#L{line}]({target})"
 
 

@@ -49,6 +49,9 @@ def sqlite_path(url: URL) -> str | None:
     """The file of an SQLite URL, or None (not SQLite, or in memory)."""
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
+    if url.query.get("uri") in ("true", "1") and url.database.startswith("file:"):  # sqlite:///file:PATH?uri=true
+        path = url.database[len("file:"):]
+        return None if url.query.get("mode") == "memory" or path.startswith(":memory:") else path
     return url.database
 
 

@@ -1,0 +1,214 @@
+"""Waiver files: format checks with positions, matching, expiry, stale waivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from audit_engine.audit import RuleSet, audit_file
+from audit_engine.errors import ConfigError
+from audit_engine.waivers import WAIVER_FILE, _date, apply_waivers, load_waivers
+from conftest import CONFORMANCE
+
+PORTAL_V2 = CONFORMANCE / "patient-portal.v2.yaml"
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def ruleset() -> RuleSet:
+    return RuleSet.load()
+
+
+@pytest.fixture
+def portal(ruleset, tmp_path):
+    """A fresh audit of patient-portal v2 (copied to tmp_path, so no waiver file sits beside it)."""
+    path = tmp_path / "portal.yaml"
+    shutil.copy(PORTAL_V2, path)
+    return audit_file(path, ruleset)
+
+
+def write(tmp_path: Path, text: str, name: str = "waivers.yaml") -> str:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+def waiver(rule: str = "CRED-001", subject: str | None = "triage-inbox", expires: str = "2027-03-31",
+           map_id: str = "patient-portal", fingerprint: str | None = None) -> str:
+    target = f"    subject: {subject}\n" if subject is not None else f"    fingerprint: {fingerprint}\n"
+    return (f"  - map: {map_id}\n    rule_id: {rule}\n{target}"
+            f"    reason: Shared inbox is being replaced; reviewed with the privacy office.\n"
+            f"    owner: privacy-officer@example.org\n    expires: {expires}\n")
+
+
+def find(result, rule: str, subject: str):
+    return next(f for f in result.findings if f.rule_id == rule and f.subject == subject)
+
+
+def test_active_waiver_marks_the_finding(portal, tmp_path) -> None:
+    path = write(tmp_path, "waivers:\n" + waiver())
+    apply_waivers(portal, path, today=TODAY)
+    f = find(portal, "CRED-001", "triage-inbox")
+    assert f.waived is True
+    assert f.waiver == {"reason": "Shared inbox is being replaced; reviewed with the privacy office.",
+                        "owner": "privacy-officer@example.org", "expires": "2027-03-31", "file": path, "line": 2}
+    assert f.to_dict()["waived"] is True
+    rep = portal.waiver_report
+    assert rep["file"] == path
+    assert [(e["rule_id"], e["subject"], e["owner"], e["expires"], e["line"]) for e in rep["applied"]] == [
+        ("CRED-001", "triage-inbox", "privacy-officer@example.org", "2027-03-31", 2)]
+    assert rep["expired"] == [] and rep["stale"] == []
+    assert sum(f.waived for f in portal.findings) == 1
+
+
+def test_waiver_by_fingerprint(portal, tmp_path) -> None:
+    target = find(portal, "HDF-009", "view-results")
+    path = write(tmp_path, "waivers:\n" + waiver("HDF-009", None, fingerprint=target.fingerprint))
+    apply_waivers(portal, path, today=TODAY)
+    assert target.waived
+    entry = portal.waiver_report["applied"][0]
+    assert entry["fingerprint"] == target.fingerprint and entry["subject"] == "view-results"
+
+
+def test_fingerprint_of_another_rule_is_an_error(portal, tmp_path) -> None:
+    target = find(portal, "HDF-009", "view-results")
+    path = write(tmp_path, "waivers:\n" + waiver("CRED-001", None, fingerprint=target.fingerprint))
+    with pytest.raises(ConfigError, match="is the finding HDF-009 view-results, not rule CRED-001"):
+        apply_waivers(portal, path, today=TODAY)
+
+
+def test_expiry_day_is_the_last_active_day(portal, tmp_path) -> None:
+    path = write(tmp_path, "waivers:\n" + waiver(expires="2026-06-01"))
+    apply_waivers(portal, path, today=dt.date(2026, 6, 1))
+    assert find(portal, "CRED-001", "triage-inbox").waived
+    apply_waivers(portal, path, today=dt.date(2026, 6, 2))
+    f = find(portal, "CRED-001", "triage-inbox")
+    assert f.waived is False
+    assert f.waiver is not None and f.waiver["expired"] is True and f.waiver["expires"] == "2026-06-01"
+    rep = portal.waiver_report
+    assert rep["applied"] == [] and rep["stale"] == []
+    assert [(e["rule_id"], e["subject"], e["expired"]) for e in rep["expired"]] == [("CRED-001", "triage-inbox", True)]
+
+
+def test_waiver_dated_in_the_past_has_expired_today(portal, tmp_path) -> None:
+    path = write(tmp_path, "waivers:\n" + waiver(expires="2001-01-01"))
+    apply_waivers(portal, path)  # real today
+    assert not find(portal, "CRED-001", "triage-inbox").waived
+    assert len(portal.waiver_report["expired"]) == 1
+
+
+def test_stale_waivers_are_reported_and_other_maps_ignored(portal, tmp_path) -> None:
+    text = ("waivers:\n" + waiver("HDF-002", "analytics")  # fixed in v2
+            + waiver("HDF-002", "analytics", expires="2001-01-01", map_id="other-map")  # another map
+            + waiver("CRED-005", "no-such-stakeholder", expires="2001-01-01"))
+    path = write(tmp_path, text)
+    apply_waivers(portal, path, today=TODAY)
+    rep = portal.waiver_report
+    assert rep["applied"] == [] and rep["expired"] == []
+    assert [(e["rule_id"], e["subject"], e["line"], e["expired"]) for e in rep["stale"]] == [
+        ("HDF-002", "analytics", 2, False), ("CRED-005", "no-such-stakeholder", 14, True)]
+    assert not any(f.waived for f in portal.findings)
+
+
+def test_default_file_beside_the_map(portal, tmp_path) -> None:
+    apply_waivers(portal, None, today=TODAY)
+    assert portal.waiver_report is None
+    write(tmp_path, "waivers:\n" + waiver(), name=WAIVER_FILE)
+    apply_waivers(portal, None, today=TODAY)
+    assert portal.waiver_report["file"] == str(tmp_path / WAIVER_FILE)
+    assert find(portal, "CRED-001", "triage-inbox").waived
+
+
+def test_applying_twice_starts_from_scratch(portal, tmp_path) -> None:
+    apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver()), today=TODAY)
+    apply_waivers(portal, write(tmp_path, "waivers: []\n", name="empty.yaml"), today=TODAY)
+    assert not any(f.waived or f.waiver for f in portal.findings)
+    assert portal.waiver_report["applied"] == []
+
+
+def test_rule_ids_are_case_insensitive_and_unknown_ones_suggest(portal, tmp_path) -> None:
+    apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver("cred-001")), today=TODAY)
+    assert portal.waiver_report["applied"][0]["rule_id"] == "CRED-001"
+    path = write(tmp_path, "waivers:\n" + waiver("CRED-01"))
+    with pytest.raises(ConfigError) as exc:
+        apply_waivers(portal, path, today=TODAY)
+    d = exc.value.diagnostics[0]
+    assert (d.location.file, d.location.line, d.location.column) == (path, 2, 5)
+    assert "unknown rule id 'CRED-01'" in d.message and "did you mean 'CRED-001'" in d.message
+
+
+def test_waiver_for_a_rule_not_run_is_not_stale(ruleset, tmp_path) -> None:
+    only = RuleSet.load(only=["hipaa-data-flows"])
+    path_map = tmp_path / "portal.yaml"
+    shutil.copy(PORTAL_V2, path_map)
+    result = audit_file(path_map, only)
+    apply_waivers(result, write(tmp_path, "waivers:\n" + waiver()), today=TODAY)
+    rep = result.waiver_report
+    assert rep["stale"] == [] and rep["applied"] == []
+    assert [e["rule_id"] for e in rep["not_checked"]] == ["CRED-001"]
+
+
+def test_invalid_file_reports_every_problem_with_positions(portal, tmp_path) -> None:
+    path = write(tmp_path, """\
+waivers:
+  - map: patient-portal
+    rule_id: CRED-001
+    subject: triage-inbox
+    reasn: typo
+    owner: ""
+    expires: 2027-02-30
+  - {map: patient-portal, rule_id: HDF-009, subject: view-results, fingerprint: zz, reason: r, owner: o, expires: 2027-01-01}
+  - just a string
+extra: 1
+""")
+    with pytest.raises(ConfigError) as exc:
+        load_waivers(path)
+    got = {(d.location.line, d.location.column): d.message for d in exc.value.diagnostics}
+    assert "waivers[0]: 'reason' is required" in got[(2, 5)]
+    assert "unknown key 'reasn' (did you mean 'reason'?)" in got[(5, 5)]
+    assert "waivers[0].owner: must be non-empty text" in got[(6, 12)]
+    assert "waivers[0].expires: must be a date written YYYY-MM-DD" in got[(7, 14)]
+    assert "either 'subject' (with rule_id) or 'fingerprint'" in got[(8, 5)]
+    assert "fingerprint: must be the hexadecimal fingerprint" in got[(8, 81)]
+    assert "waivers[2]: a waiver is a mapping" in got[(9, 5)]
+    assert "unknown key 'extra'" in got[(10, 1)]
+    assert str(exc.value).count(f"{path}:") == len(exc.value.diagnostics) == 8
+    assert exc.value.exit_code == 2
+
+
+def test_missing_fields_and_duplicates(tmp_path) -> None:
+    path = write(tmp_path, "waivers:\n  - {map: m, rule_id: CRED-001}\n" + waiver() + waiver())
+    with pytest.raises(ConfigError) as exc:
+        load_waivers(path)
+    msgs = [str(d) for d in exc.value.diagnostics]
+    for key in ("reason", "owner", "expires"):
+        assert any(f":2:5: waivers[0]: '{key}' is required" in m for m in msgs)
+    assert any("or 'fingerprint'; one of them is required" in m for m in msgs)
+    assert any(":9:5: this waiver duplicates the one at line 3" in m for m in msgs)
+
+
+def test_yaml_syntax_error_is_a_config_error(tmp_path) -> None:
+    path = write(tmp_path, "waivers:\n  - map: [unclosed\n")
+    with pytest.raises(ConfigError) as exc:
+        load_waivers(path)
+    assert exc.value.diagnostics[0].location.file == path
+
+
+def test_empty_file_and_json_file(tmp_path, portal) -> None:
+    assert load_waivers(write(tmp_path, "# no waivers yet\n")) == []
+    doc = {"waivers": [{"map": "patient-portal", "rule_id": "CRED-001", "subject": "triage-inbox",
+                        "reason": "r", "owner": "o", "expires": "2030-01-01"}]}
+    path = write(tmp_path, json.dumps(doc), name="waivers.json")
+    apply_waivers(portal, path, today=TODAY)
+    assert find(portal, "CRED-001", "triage-inbox").waived
+
+
+def test_expires_accepts_date_objects_and_iso_strings() -> None:
+    assert _date(dt.date(2027, 3, 31)) == dt.date(2027, 3, 31)
+    assert _date(dt.datetime(2027, 3, 31, 12, 0)) == dt.date(2027, 3, 31)
+    assert _date("2027-03-31") == dt.date(2027, 3, 31)
+    assert _date("2027-3-31") is None and _date("31/03/2027") is None and _date(20270331) is None
