@@ -37,6 +37,13 @@ class RunConfig(BaseModel):
         base = Path(self.file).parent if self.file else Path(".")
         return [str(base / p) for p in self.packs]
 
+    def waivers_path(self) -> str | None:
+        """``waivers`` resolved against the folder of this config file."""
+        if not self.waivers:
+            return None
+        base = Path(self.file).parent if self.file else Path(".")
+        return str(base / self.waivers)
+
 
 def read_config(path: str | Path) -> RunConfig:
     try:

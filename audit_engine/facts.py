@@ -66,7 +66,7 @@ BASE_FACT_TYPES: dict[str, FactType] = {
         _t("failure_mode", "failure mode {failure_mode.id} at {failure_mode.touchpoint}: harm {failure_mode.harm}", "failure_mode", "",
            id="id", touchpoint="id", description="str", harm="str"),
         _t("safeguard", "failure mode {safeguard.failure_mode} is safeguarded by {safeguard.control}", None, "",
-           failure_mode="id", control="id"),
+           failure_mode="id", control="id", touchpoint="id"),
         _t("flow", "flow {flow.id} carries data from {flow.from} to {flow.to}", "flow", "",
            id="id", **{"from": "id"}, to="id", encrypted="bool", purpose="str", consent="id", interop="str"),
         _t("flow_data", "flow {flow_data.flow} carries {flow_data.data}", None, "", flow="id", data="id"),
@@ -85,6 +85,15 @@ BASE_FACT_TYPES: dict[str, FactType] = {
         _t("channel_audience", "{channel_audience.stakeholder} can report through {channel_audience.channel}", None, "",
            channel="id", stakeholder="id"),
     )
+}
+
+
+# Facts that belong to one touchpoint, and the field that names it. The engine keeps
+# each group of touchpoints in its own state (see packs/_shards.py).
+ANCHOR = "touchpoint"
+ANCHOR_FIELDS: dict[str, str] = {
+    "touchpoint": "id", "touchpoint_control": "touchpoint", "access": "touchpoint",
+    "failure_mode": "touchpoint", "safeguard": "touchpoint", "training_covers": "touchpoint",
 }
 
 
@@ -143,7 +152,7 @@ def base_facts(m: JourneyMap) -> Iterator[Fact]:
             yield Fact("failure_mode", _clean({"id": fm.id, "touchpoint": tp.id, "description": fm.description,
                                                "harm": fm.harm}))
             for c_id in fm.safeguards:
-                yield Fact("safeguard", {"failure_mode": fm.id, "control": c_id})
+                yield Fact("safeguard", {"failure_mode": fm.id, "control": c_id, "touchpoint": tp.id})
     for f in m.data_flows:
         yield Fact("flow", _clean({"id": f.id, "from": f.from_, "to": f.to, "encrypted": f.encrypted,
                                    "purpose": f.purpose, "consent": f.consent, "interop": f.interop}))

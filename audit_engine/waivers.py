@@ -302,7 +302,8 @@ def apply_waivers(result: "AuditResult", path: str | None, today: _dt.date | Non
         if w.fingerprint is not None and w.fingerprint in by_fp and by_fp[w.fingerprint].rule_id != w.rule_id:
             other = by_fp[w.fingerprint]
             problems.append(Diagnostic(w.location, f"fingerprint {w.fingerprint} is the finding {other.rule_id} "
-                                                   f"{other.subject}, not rule {w.rule_id}; fix rule_id or fingerprint"))
+                                                   f"{other.subject}, not rule {w.rule_id}; "
+                                                   "fix rule_id or fingerprint"))
             continue
         hits = [f for f in result.findings if w.covers(f)]
         if not hits:

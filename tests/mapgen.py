@@ -39,134 +39,153 @@ from audit_engine.model import (
     TRAINING_TOPICS,
 )
 
-# ids: a prefix per kind (systems and touchpoints share one namespace), an index for
-# uniqueness and a random tail so that ids vary in length and characters.
-_TAIL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", max_size=5)
-_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ 0123456789-'.:#{}", max_size=12)
-_DAYS = st.one_of(st.integers(0, 130), st.sampled_from([0, 1, 14, 15, 16, 29, 30, 31, 59, 60, 61, 90]))
+# Entity contents come from a ``random.Random`` seeded by hypothesis, and only the list
+# sizes and the seed are hypothesis choices: drawing every field through hypothesis
+# made generation ten times slower than auditing the map. Shrinking still makes maps
+# smaller (sizes shrink towards 0), and a failing example is reproducible from its seed.
+
+_TAILS = ["", "", "", "a", "x.y", "-", "_9", "abc-d", "0", "q.r_s-t"]
+_NAMES = ["", "Nurse", "Lab results", "yes", "null", "1.0", "Zoë's {t.id}", "a: b", "# not a comment",
+          "  spaced  ", "Name"]
+_DAYS = [0, 1, 14, 15, 16, 29, 30, 31, 59, 60, 61, 90, 365, 2**31 + 5]
 
 
-def _ids(draw: Callable, prefix: str, n: int) -> list[str]:
-    return [f"{prefix}{i}{draw(_TAIL)}" for i in range(n)]
+class _Gen:
+    def __init__(self, rng: random.Random):
+        self.r = rng
+
+    def coin(self, p: float = 0.5) -> bool:
+        return self.r.random() < p
+
+    def ids(self, prefix: str, n: int) -> list[str]:
+        # the digits end where "_" starts, so ids never collide whatever the tail is
+        out = []
+        for i in range(n):
+            tail = self.r.choice(_TAILS)
+            out.append(f"{prefix}{i}" + (f"_{tail}" if tail else ""))
+        return out
+
+    def name(self) -> str:
+        return self.r.choice(_NAMES)
+
+    def days(self) -> int:
+        return self.r.choice(_DAYS) if self.coin() else self.r.randint(0, 130)
+
+    def opt(self, d: dict[str, Any], key: str, make: Callable[[], Any]) -> None:
+        """Maybe set ``d[key]`` (an optional field is absent about half the time)."""
+        if self.coin():
+            d[key] = make()
+
+    def flag(self, d: dict[str, Any], key: str) -> None:
+        """A boolean that is absent, false or true."""
+        v = self.r.choice([None, False, True])
+        if v is not None:
+            d[key] = v
+
+    def refs(self, pool: list[str], max_size: int = 3, min_size: int = 0) -> list[str]:
+        """A list of references into ``pool`` (duplicates allowed, as the format allows)."""
+        if not pool:
+            return []
+        return [self.r.choice(pool) for _ in range(self.r.randint(min_size, max_size))]
+
+    def enums(self, values: tuple[str, ...], max_size: int = 3) -> list[str]:
+        return [self.r.choice(values) for _ in range(self.r.randint(0, max_size))]
 
 
-def _opt(draw: Callable, d: dict[str, Any], key: str, strategy: st.SearchStrategy) -> None:
-    """Maybe set ``d[key]`` (an optional field is absent about half the time)."""
-    if draw(st.booleans()):
-        d[key] = draw(strategy)
+def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
+    """A random valid map with the given list sizes (``stakeholders`` and ``stages`` >= 1)."""
+    g, r = _Gen(rng), rng
+    stakeholder_ids = g.ids("sh", max(1, sizes.get("stakeholders", 1)))
+    stage_ids = g.ids("st", max(1, sizes.get("stages", 1)))
+    system_ids = g.ids("sy", sizes.get("systems", 0))
+    data_ids = g.ids("d", sizes.get("data", 0))
+    control_ids = g.ids("c", sizes.get("controls", 0))
+    touchpoint_ids = g.ids("tp", sizes.get("touchpoints", 0))
+    flow_ids = g.ids("f", sizes.get("flows", 0) if (data_ids and (system_ids or touchpoint_ids)) else 0)
+    checkpoint_ids = g.ids("cp", sizes.get("checkpoints", 0))
+    training_ids = g.ids("tr", sizes.get("trainings", 0))
+    channel_ids = g.ids("ch", sizes.get("channels", 0))
 
-
-def _flag(draw: Callable, d: dict[str, Any], key: str) -> None:
-    """A boolean that is absent, false or true."""
-    v = draw(st.sampled_from([None, False, True]))
-    if v is not None:
-        d[key] = v
-
-
-def _refs(draw: Callable, pool: list[str], max_size: int = 3, min_size: int = 0) -> list[str]:
-    """A list of references into ``pool`` (duplicates allowed, as the format allows)."""
-    if not pool:
-        return []
-    return draw(st.lists(st.sampled_from(pool), min_size=min_size, max_size=max_size))
-
-
-def _count(draw: Callable, max_n: int, min_n: int = 0) -> int:
-    return draw(st.integers(min_n, max_n))
-
-
-@st.composite
-def journey_maps(draw: Callable, max_n: int = 15) -> dict[str, Any]:
-    """A small random valid map."""
-    n = {k: _count(draw, max_n) for k in ("systems", "data", "controls", "touchpoints", "flows",
-                                          "checkpoints", "trainings", "channels")}
-    stakeholder_ids = _ids(draw, "sh", _count(draw, max_n, 1))
-    stage_ids = _ids(draw, "st", _count(draw, max_n, 1))
-    system_ids = _ids(draw, "sy", n["systems"])
-    data_ids = _ids(draw, "d", n["data"])
-    control_ids = _ids(draw, "c", n["controls"])
-    touchpoint_ids = _ids(draw, "tp", n["touchpoints"])
-    flow_ids = _ids(draw, "f", n["flows"] if (data_ids and (system_ids or touchpoint_ids)) else 0)
-    checkpoint_ids = _ids(draw, "cp", n["checkpoints"])
-    training_ids = _ids(draw, "tr", n["trainings"])
-    channel_ids = _ids(draw, "ch", n["channels"])
-
-    m: dict[str, Any] = {"format": 1, "id": "m" + draw(_TAIL), "name": draw(_NAME), "version": draw(st.sampled_from(["1", "1.0.0", "2.1"]))}
-    _opt(draw, m, "organization", _NAME)
-    _opt(draw, m, "description", _NAME)
+    m: dict[str, Any] = {"format": 1, "id": g.ids("m", 1)[0], "name": g.name(), "version": r.choice(["1", "1.0.0", "2.1"])}
+    g.opt(m, "organization", g.name)
+    g.opt(m, "description", g.name)
 
     stakeholders = []
     for i, sid in enumerate(stakeholder_ids):
         # the first stakeholders cycle through every group, the rest are random
-        group = STAKEHOLDER_GROUPS[i] if i < len(STAKEHOLDER_GROUPS) and draw(st.booleans()) else draw(st.sampled_from(STAKEHOLDER_GROUPS))
-        s = {"id": sid, "name": draw(_NAME), "group": group}
-        _opt(draw, s, "role", _NAME)
-        _opt(draw, s, "concerns", st.lists(_NAME, max_size=2))
+        group = STAKEHOLDER_GROUPS[i] if i < len(STAKEHOLDER_GROUPS) and g.coin() else r.choice(STAKEHOLDER_GROUPS)
+        s: dict[str, Any] = {"id": sid, "name": g.name(), "group": group}
+        g.opt(s, "role", g.name)
+        g.opt(s, "concerns", lambda: [g.name() for _ in range(r.randint(0, 2))])
         stakeholders.append(s)
     m["stakeholders"] = stakeholders
 
     stages = []
     for sid in stage_ids:
-        s = {"id": sid, "name": draw(_NAME)}
-        _opt(draw, s, "description", _NAME)
-        stages.append(s)
+        st_: dict[str, Any] = {"id": sid, "name": g.name()}
+        g.opt(st_, "description", g.name)
+        stages.append(st_)
     m["stages"] = stages
 
     controls = []
-    for cid in control_ids:
-        c = {"id": cid, "name": draw(_NAME), "type": draw(st.sampled_from(CONTROL_TYPES))}
-        _opt(draw, c, "description", _NAME)
+    for i, cid in enumerate(control_ids):
+        # the first controls cover the commonest types, the rest are random
+        ctype = r.choice(CONTROL_TYPES) if g.coin(0.7) else ("audit_logging", "sso", "badge_tap", "break_glass",
+                                                               "break_glass_review", "minimum_necessary")[i % 6]
+        c: dict[str, Any] = {"id": cid, "name": g.name(), "type": ctype}
+        g.opt(c, "description", g.name)
         controls.append(c)
 
     systems = []
     for sid in system_ids:
-        s: dict[str, Any] = {"id": sid, "name": draw(_NAME)}
-        _opt(draw, s, "operator", st.sampled_from(["internal", "vendor"]))
-        _flag(draw, s, "baa")
-        _flag(draw, s, "ehr")
-        _opt(draw, s, "interop", st.lists(st.sampled_from(INTEROP_STANDARDS), max_size=3))
-        _flag(draw, s, "shared_workstation")
-        _opt(draw, s, "auto_logoff_minutes", _DAYS)
-        _opt(draw, s, "controls", st.just(_refs(draw, control_ids)))
+        s = {"id": sid, "name": g.name()}
+        g.opt(s, "operator", lambda: r.choice(["internal", "vendor"]))
+        g.flag(s, "baa")
+        g.flag(s, "ehr")
+        g.opt(s, "interop", lambda: g.enums(INTEROP_STANDARDS))
+        g.flag(s, "shared_workstation")
+        g.opt(s, "auto_logoff_minutes", g.days)
+        g.opt(s, "controls", lambda: g.refs(control_ids))
         systems.append(s)
 
     data = []
     for i, did in enumerate(data_ids):
-        d: dict[str, Any] = {"id": did, "name": draw(_NAME), "classification": draw(st.sampled_from(CLASSIFICATIONS))}
-        if i and draw(st.booleans()):
-            d["derived_from"] = _refs(draw, data_ids[:i])  # only earlier ids: a DAG
-        _opt(draw, d, "retention", st.sampled_from(["6y", "90d", " ", "10y"]))
+        d: dict[str, Any] = {"id": did, "name": g.name(), "classification": r.choice(CLASSIFICATIONS)}
+        if i and g.coin(0.6):
+            d["derived_from"] = g.refs(data_ids[:i])  # only earlier ids: a DAG
+        g.opt(d, "retention", lambda: r.choice(["6y", "90d", " ", "10y"]))
         data.append(d)
-    data = draw(st.permutations(data))  # list order is not the DAG order
+    r.shuffle(data)  # list order is not the DAG order
 
     touchpoints = []
     fm_count = 0
     for tid in touchpoint_ids:
-        t: dict[str, Any] = {"id": tid, "name": draw(_NAME), "stage": draw(st.sampled_from(stage_ids)),
-                             "stakeholder": draw(st.sampled_from(stakeholder_ids))}
+        t: dict[str, Any] = {"id": tid, "name": g.name(), "stage": r.choice(stage_ids),
+                             "stakeholder": r.choice(stakeholder_ids)}
         if system_ids:
-            _opt(draw, t, "system", st.sampled_from(system_ids))
-        _opt(draw, t, "channel", st.sampled_from(CHANNELS))
-        _opt(draw, t, "context", st.sampled_from(CONTEXTS))
-        _opt(draw, t, "time_pressure", st.sampled_from(TIME_PRESSURES))
-        _opt(draw, t, "authentication", st.sampled_from(AUTHENTICATIONS))
-        if data_ids and draw(st.booleans()):
+            g.opt(t, "system", lambda: r.choice(system_ids))
+        g.opt(t, "channel", lambda: r.choice(CHANNELS))
+        g.opt(t, "context", lambda: r.choice(CONTEXTS))
+        g.opt(t, "time_pressure", lambda: r.choice(TIME_PRESSURES))
+        g.opt(t, "authentication", lambda: r.choice(AUTHENTICATIONS))
+        if data_ids and g.coin(0.7):
             access = []
-            for _ in range(draw(st.integers(0, 3))):
-                a: dict[str, Any] = {"data": draw(st.sampled_from(data_ids))}
-                _opt(draw, a, "actions", st.lists(st.sampled_from(ACTIONS), max_size=4))
+            for _ in range(r.randint(0, 3)):
+                a: dict[str, Any] = {"data": r.choice(data_ids)}
+                g.opt(a, "actions", lambda: g.enums(ACTIONS, 4))
                 access.append(a)
             t["data_access"] = access
-        _opt(draw, t, "controls", st.just(_refs(draw, control_ids)))
-        _flag(draw, t, "clinical_decision")
-        _flag(draw, t, "safety_critical")
-        _flag(draw, t, "verification")
-        if draw(st.booleans()):
+        g.opt(t, "controls", lambda: g.refs(control_ids))
+        g.flag(t, "clinical_decision")
+        g.flag(t, "safety_critical")
+        g.flag(t, "verification")
+        if g.coin():
             fms = []
-            for _ in range(draw(st.integers(0, 3))):
-                fm: dict[str, Any] = {"id": f"fm{fm_count}{draw(_TAIL)}", "description": draw(_NAME)}
+            for _ in range(r.randint(0, 3)):
+                fm: dict[str, Any] = {"id": g.ids(f"fm{fm_count}_", 1)[0], "description": g.name()}
                 fm_count += 1
-                _opt(draw, fm, "harm", st.sampled_from(HARMS))
-                _opt(draw, fm, "safeguards", st.just(_refs(draw, control_ids)))
+                g.opt(fm, "harm", lambda: r.choice(HARMS))
+                g.opt(fm, "safeguards", lambda: g.refs(control_ids))
                 fms.append(fm)
             t["failure_modes"] = fms
         touchpoints.append(t)
@@ -174,51 +193,63 @@ def journey_maps(draw: Callable, max_n: int = 15) -> dict[str, Any]:
     endpoints = system_ids + touchpoint_ids
     flows = []
     for fid in flow_ids:
-        f: dict[str, Any] = {"id": fid, "from": draw(st.sampled_from(endpoints)), "to": draw(st.sampled_from(endpoints)),
-                             "data": _refs(draw, data_ids, min_size=1)}
-        _flag(draw, f, "encrypted")
-        _opt(draw, f, "purpose", st.sampled_from(PURPOSES))
+        f: dict[str, Any] = {"id": fid, "from": r.choice(endpoints), "to": r.choice(endpoints),
+                             "data": g.refs(data_ids, min_size=1)}
+        g.flag(f, "encrypted")
+        g.opt(f, "purpose", lambda: r.choice(PURPOSES))
         if checkpoint_ids:
-            _opt(draw, f, "consent", st.sampled_from(checkpoint_ids))
-        _opt(draw, f, "interop", st.sampled_from(INTEROP_STANDARDS))
+            g.opt(f, "consent", lambda: r.choice(checkpoint_ids))
+        g.opt(f, "interop", lambda: r.choice(INTEROP_STANDARDS))
         flows.append(f)
 
     checkpoints = []
     targets = data_ids + flow_ids + touchpoint_ids + system_ids
     for cid in checkpoint_ids:
-        c = {"id": cid, "name": draw(_NAME), "type": draw(st.sampled_from(CHECKPOINT_TYPES))}
-        _opt(draw, c, "stage", st.sampled_from(stage_ids))
-        _opt(draw, c, "owner", st.sampled_from(stakeholder_ids))
-        _opt(draw, c, "timeline_days", _DAYS)
+        c = {"id": cid, "name": g.name(), "type": r.choice(CHECKPOINT_TYPES)}
+        g.opt(c, "stage", lambda: r.choice(stage_ids))
+        g.opt(c, "owner", lambda: r.choice(stakeholder_ids))
+        g.opt(c, "timeline_days", g.days)
         if targets:
-            _opt(draw, c, "applies_to", st.just(_refs(draw, targets)))
+            g.opt(c, "applies_to", lambda: g.refs(targets))
         checkpoints.append(c)
 
     trainings = []
     for tid in training_ids:
-        t = {"id": tid, "name": draw(_NAME), "audience": _refs(draw, stakeholder_ids, min_size=1)}
-        _opt(draw, t, "covers", st.just(_refs(draw, touchpoint_ids)))
-        _opt(draw, t, "topics", st.lists(st.sampled_from(TRAINING_TOPICS), max_size=3))
-        _flag(draw, t, "competency_check")
-        _opt(draw, t, "refresher_days", _DAYS)
-        _flag(draw, t, "mentoring")
-        trainings.append(t)
+        tr: dict[str, Any] = {"id": tid, "name": g.name(), "audience": g.refs(stakeholder_ids, min_size=1)}
+        g.opt(tr, "covers", lambda: g.refs(touchpoint_ids))
+        g.opt(tr, "topics", lambda: g.enums(TRAINING_TOPICS))
+        g.flag(tr, "competency_check")
+        g.opt(tr, "refresher_days", g.days)
+        g.flag(tr, "mentoring")
+        trainings.append(tr)
 
     channels = []
     for cid in channel_ids:
-        c = {"id": cid, "name": draw(_NAME), "audience": _refs(draw, stakeholder_ids, min_size=1)}
-        _opt(draw, c, "captures", st.lists(st.sampled_from(CAPTURES), max_size=3))
-        _opt(draw, c, "timing", st.sampled_from(TIMINGS))
-        _opt(draw, c, "investigation_sla_days", _DAYS)
-        _flag(draw, c, "closes_loop")
-        channels.append(c)
+        ch: dict[str, Any] = {"id": cid, "name": g.name(), "audience": g.refs(stakeholder_ids, min_size=1)}
+        g.opt(ch, "captures", lambda: g.enums(CAPTURES))
+        g.opt(ch, "timing", lambda: r.choice(TIMINGS))
+        g.opt(ch, "investigation_sla_days", g.days)
+        g.flag(ch, "closes_loop")
+        channels.append(ch)
 
     for key, items in (("systems", systems), ("data", data), ("controls", controls), ("touchpoints", touchpoints),
                        ("data_flows", flows), ("checkpoints", checkpoints), ("trainings", trainings),
                        ("feedback_channels", channels)):
-        if items or draw(st.booleans()):  # an empty list is the same as an absent one
+        if items or g.coin():  # an empty list is the same as an absent one
             m[key] = items
     return m
+
+
+SIZE_KEYS = ("stakeholders", "stages", "systems", "data", "controls", "touchpoints", "flows", "checkpoints",
+             "trainings", "channels")
+
+
+@st.composite
+def journey_maps(draw: Callable, max_n: int = 15) -> dict[str, Any]:
+    """A small random valid map: 0..max_n entities per list (1.. for stakeholders and stages)."""
+    sizes = {k: draw(st.integers(1 if k in ("stakeholders", "stages") else 0, max_n)) for k in SIZE_KEYS}
+    seed = draw(st.integers(0, 2**32 - 1))
+    return random_map(random.Random(seed), sizes)
 
 
 # --- reordering ------------------------------------------------------------------------

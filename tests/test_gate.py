@@ -125,7 +125,8 @@ def test_fail_on_and_max_total(v2, baseline) -> None:
 
 
 def test_waived_findings_never_fail(v2, baseline, tmp_path) -> None:
-    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2030-01-01"), ("HDF-008", "breach-runbook", "2030-01-01"))
+    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2030-01-01"),
+                        ("HDF-008", "breach-runbook", "2030-01-01"))
     apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, GatePolicy(fail_on="high", max_new={"high": 0}, max_total={"high": 0}), baseline, "1.0.0")
     assert out.passed, out.failures
@@ -223,7 +224,8 @@ def test_gate_cli_uses_the_stored_baseline_and_records_the_run(ruleset, gate_cli
     doc = json.loads(r.stdout)
     assert doc["passed"] is True and doc["baseline"] == "1.1.0" and doc["new"] == []
 
-    waivers = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2999-01-01"), ("HDF-008", "breach-runbook", "2999-01-01"))
+    waivers = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2999-01-01"),
+                           ("HDF-008", "breach-runbook", "2999-01-01"))
     r = gate_cli(PORTAL_V2, "--policy", policy, "--db", db, "--baseline", "patient-portal@1.0.0",
                  "--waivers", waivers, "--no-store")
     assert r.exit_code == 0, r.output

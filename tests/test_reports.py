@@ -64,8 +64,8 @@ def portal(ruleset, tmp_path):
     result = audit_file(path, ruleset)
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text("waivers:\n"
-                       "  - {map: patient-portal, rule_id: CRED-001, subject: triage-inbox, reason: 'Inbox <retired> Q3',"
-                       " owner: ciso@example.org, expires: 2026-12-31}\n"
+                       "  - {map: patient-portal, rule_id: CRED-001, subject: triage-inbox,"
+                       " reason: 'Inbox <retired> Q3', owner: ciso@example.org, expires: 2026-12-31}\n"
                        "  - {map: patient-portal, rule_id: HDF-009, subject: view-results, reason: old,"
                        " owner: privacy@example.org, expires: 2026-01-01}\n")
     apply_waivers(result, str(waivers), today=TODAY)
@@ -111,6 +111,7 @@ def test_sarif_is_valid_and_complete(portal, sarif_validator) -> None:
     assert cred["fullDescription"]["text"].startswith("Unique user identification")
     assert "45 CFR 164.312(a)(2)(i)" in cred["help"]["text"] and "**Remediation:**" in cred["help"]["markdown"]
     assert cred["properties"]["security-severity"] == "9.5"
+    assert by_id["HDF-008"]["help"]["text"].count("at most 60.") == 1 and "{param." not in json.dumps(rules)
     assert "security" in cred["properties"]["tags"] and "credential-sharing" in cred["properties"]["tags"]
     for r in rules:
         sev = r["properties"]["security-severity"]
@@ -317,7 +318,8 @@ def test_html_is_standalone_and_grouped(portal) -> None:
     assert "Waived</strong> by ciso@example.org until 2026-12-31: Inbox &lt;retired&gt; Q3" in page
     assert "waiver expired 2026-01-01" in page
     assert "Evidence (" in page and "<li>triage-inbox: authentication shared</li>" in page
-    assert "How to fix:" in page
+    assert "How to fix:" in page and "{param." not in page
+    assert "Set `timeline_days` on the checkpoint to at most 60." in page  # HDF-008, parameter filled in
 
 
 def test_html_with_gate_and_several_maps(ruleset, portal) -> None:

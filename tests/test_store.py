@@ -320,3 +320,10 @@ def test_url_normalization():
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgresql+psycopg2://u@h/db") == "postgresql+psycopg2://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_public_names():
+    import audit_engine.store as store
+
+    assert sorted(store.__all__) == ["RecordOutcome", "Store", "normalize_url", "open_store", "record_results"]
+    assert all(hasattr(store, name) for name in store.__all__)

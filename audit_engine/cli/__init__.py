@@ -22,7 +22,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import _audit, _diff, _history, _maps, _rules  # noqa: F401  (commands attach to `cli`)
+    from . import _audit, _diff, _gate, _history, _maps, _rules  # noqa: F401  (commands attach to `cli`)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -54,7 +54,7 @@ def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | No
     loaded = [load_map(m) for m in maps]  # every map validated before anything runs or is stored
     results = [run_audit(lm, ruleset) for lm in loaded]
     for r in results:
-        apply_waivers(r, waivers_file or config.waivers)
+        apply_waivers(r, waivers_file or config.waivers_path())
     if not no_store:
         from ..store import record_results
 

@@ -20,7 +20,8 @@ def _baseline(arg: str | None, map_id: str, version: str, db: str, no_store: boo
         if not sep or not base_id or not label:
             raise UsageError(f"--baseline takes MAP_ID@VERSION, e.g. {map_id}@1.0.0; got '{arg}'")
         if base_id != map_id:
-            raise UsageError(f"the baseline '{arg}' is another map than '{map_id}'; a gate compares versions of one map")
+            raise UsageError(f"the baseline '{arg}' is another map than '{map_id}'; "
+                             "a gate compares versions of one map")
         with open_store(db, create=False) as store:
             return label, store.version_findings(map_id, label)
     if no_store:
@@ -45,7 +46,8 @@ def _baseline(arg: str | None, map_id: str, version: str, db: str, no_store: boo
               help="Compare with this stored version [default: the latest stored version other than this one].")
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False),
               help="Waiver file (default: audit-waivers.yaml beside the map, if present).")
-@click.option("--db", help="SQLAlchemy URL of the findings store [default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
+@click.option("--db", help="SQLAlchemy URL of the findings store "
+                           "[default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
 @click.option("--no-store", is_flag=True, help="Do not record this run in the findings store.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
@@ -65,7 +67,7 @@ def gate(map_file: str, policy_file: str, baseline: str | None, waivers_file: st
     db = db or default_db()
     policy = load_policy(policy_file)
     result = audit(load_map(map_file), ruleset)
-    apply_waivers(result, waivers_file or config.waivers)
+    apply_waivers(result, waivers_file or config.waivers_path())
     label, base_findings = _baseline(baseline, result.map_id, result.version, db, no_store)
     outcome = evaluate_gate(result, policy, base_findings, label)
     if not no_store:

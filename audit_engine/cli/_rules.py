@@ -153,7 +153,7 @@ def explain(map_file: str, rule_id: str, subject: str, fmt: str, ruleset, config
     if rid not in ruleset.program.rules:
         raise UsageError(f"no rule '{rule_id}'", did_you_mean(rule_id, ruleset.program.rules))
     result = audit(load_map(map_file), ruleset)
-    apply_waivers(result, config.waivers)
+    apply_waivers(result, config.waivers_path())
     ids = {k[1] for k in result.loaded.locations}
     if subject not in ids:
         raise UsageError(f"map {result.map_id} has no entity '{subject}'", did_you_mean(subject, ids))
@@ -182,7 +182,7 @@ def checklist(map_file: str, fmt: str, ruleset, config) -> None:
     from ..waivers import apply_waivers
 
     result = audit(load_map(map_file), ruleset)
-    apply_waivers(result, config.waivers)
+    apply_waivers(result, config.waivers_path())
     items = run_checklist(result)
     if fmt == "json":
         doc = {"map": {"id": result.map_id, "version": result.version, "file": result.loaded.file},

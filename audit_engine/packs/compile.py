@@ -20,6 +20,7 @@ What the compiler guarantees, so that the engine's silent failure modes cannot b
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -27,12 +28,14 @@ from typing import Any, Iterable
 
 from ..engine._fnv import slot0_aliases
 from ..facts import BASE_FACT_TYPES, FactType
+from . import _shards
 from .schema import Condition, Derivation, Not, Op, Pack, Param, Ref, Rule
 
+ROLE_TYPE = "ROLE"  # which bodies a state runs: "tp" (touchpoint shards), "global", or both
 TYPE_FIELD = "T"  # the fact type inside the engine
 KEY_FIELD = "K"  # an entity's `id` inside the engine (`id` is the engine's own fact id)
 PHASE_TYPE = "PHASE"
-MAX_FACTS_PER_BODY = 15  # durable-rules: 16 frames, one is the phase gate
+MAX_FACTS_PER_BODY = 14  # durable-rules: 16 frames; the role and phase gates take two
 MAX_TESTS_PER_CONDITION = 24  # durable-rules: about 30 join tests fail at create time
 MAX_BODIES = 4000  # durable-rules: 4,096 rules per ruleset
 
@@ -64,6 +67,7 @@ class Body:
     alias_types: dict[str, str]  # user alias -> fact type
     stratum: int
     gated: bool
+    local: bool = False  # runs in touchpoint shards (see _shards.py); else in the global state
 
 
 @dataclass
@@ -82,6 +86,9 @@ class Program:
     max_stratum: int
     digest: str = ""
     checks_by_rule: dict[str, list[str]] = field(default_factory=dict)
+    anchored: dict[str, str] = field(default_factory=dict)  # fact type -> field naming its touchpoint
+    types_in_shards: frozenset[str] = frozenset()
+    types_in_global: frozenset[str] = frozenset()
 
 
 class CompileProblems(Exception):
@@ -294,6 +301,7 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
     rules: dict[str, tuple[Pack, Rule]] = {}
     derivations: dict[str, tuple[Pack, Derivation]] = {}
     checks_by_rule: dict[str, list[str]] = {}
+    pending: list[tuple[str, list]] = []
     for pack in packs:
         for r in pack.rules:
             if r.id in rules:
@@ -313,14 +321,24 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
             stratum = _body_stratum(body, strata)
             gated = any(isinstance(c, Not) for c in body)
             name = f"{'d' if kind == 'derive' else 'c'}{len(bodies)}"
-            if gated:
-                gate = slot0_aliases()[-1]
-                conds = [{gate: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": stratum}]}}] + conds
-            ruleset[name] = {"all": conds, "dist": 0}
+            pending.append((name, conds))
             bodies[name] = Body(name, kind, owner, pack.pack, j, tuple(body), dict(bc.aliases),
                                 dict(bc.alias_types), stratum, gated)
             if kind == "check":
                 checks_by_rule.setdefault(owner, []).append(name)
+    anchored, local = _shards.plan([d for _, d in derivations.values()],
+                                   {name: list(b.conditions) for name, b in bodies.items()})
+    in_shards: set[str] = set()
+    in_global: set[str] = set()
+    role_alias, gate_alias = slot0_aliases()[-2], slot0_aliases()[-1]
+    for name, conds in pending:
+        b = bodies[name]
+        b = bodies[name] = dataclasses.replace(b, local=local[name])
+        (in_shards if b.local else in_global).update(_shards.conditions_types(list(b.conditions)))
+        front = [{role_alias: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": "tp" if b.local else "global"}]}}]
+        if b.gated:
+            front.append({gate_alias: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": b.stratum}]}})
+        ruleset[name] = {"all": front + conds, "dist": 0}
     if len(bodies) > MAX_BODIES:
         problems.append(Problem(packs[0].pack if packs else "", (), f"{len(bodies)} rule bodies; the engine allows {MAX_BODIES}"))
     if problems:
@@ -332,7 +350,8 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
         {"ruleset": ruleset, "params": params, "packs": [(p.pack, p.version) for p in packs]},
         sort_keys=True).encode()).hexdigest()
     return Program(tuple(packs), dict(params), all_types, strata, bodies, rules, derivations, ruleset,
-                   engine_fields, max_stratum, digest, checks_by_rule)
+                   engine_fields, max_stratum, digest, checks_by_rule, anchored,
+                   frozenset(in_shards), frozenset(in_global))
 
 
 def _check_outputs(kind: str, item: Any, bc: _BodyCompiler, path: tuple, pack: Pack, problems: list[Problem]) -> None:

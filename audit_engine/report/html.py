@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..audit import ENGINE_VERSION, AuditResult
 from ..findings import SEVERITY_ORDER, Finding, summarize
+from .sarif import with_params
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..gate import GateOutcome
@@ -33,20 +34,21 @@ def _env() -> Environment:
                        finalize=_finalize, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _finding(f: Finding, rules: dict[str, Any]) -> dict[str, Any]:
+def _finding(f: Finding, rules: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     rule = rules.get(f.rule_id, (None, None))[1]
     return {
         "f": f,
-        "remediation": " ".join(rule.remediation.split()) if rule is not None else "",
+        "remediation": with_params(rule.remediation, params) if rule is not None else "",
         "expired": bool(f.waiver and f.waiver.get("expired")),
     }
 
 
 def _map(result: AuditResult, gate: "GateOutcome | None") -> dict[str, Any]:
     rules = result.ruleset.program.rules
+    params = dict(result.ruleset.params)
     groups = []
     for sev in SEVERITY_ORDER:
-        items = [_finding(f, rules) for f in sorted(result.findings, key=Finding.sort_key) if f.severity == sev]
+        items = [_finding(f, rules, params) for f in sorted(result.findings, key=Finding.sort_key) if f.severity == sev]
         if items:
             groups.append({"severity": sev, "items": items})
     return {

@@ -32,14 +32,23 @@ def artifact_uri(file: str) -> str:
     return quote(posix, safe="/:@!$&'()*+,;=-._~")
 
 
+_PARAM = re.compile(r"\{param\.([a-z][a-z0-9_]*)\}")
+
+
+def with_params(text: str, params: dict[str, Any]) -> str:
+    """A rule's rationale or remediation, whitespace folded, ``{param.name}`` filled in (as ``rules`` shows it)."""
+    text = _PARAM.sub(lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0), text)
+    return " ".join(text.split())
+
+
 def _camel(title: str) -> str:
     words = re.findall(r"[A-Za-z0-9]+", title)
     return "".join(w[:1].upper() + w[1:] for w in words) or "Rule"
 
 
-def _rule_descriptor(rule_id: str, pack: Any, rule: Any) -> dict[str, Any]:
-    rationale = " ".join(rule.rationale.split())
-    remediation = " ".join(rule.remediation.split())
+def _rule_descriptor(rule_id: str, pack: Any, rule: Any, params: dict[str, Any]) -> dict[str, Any]:
+    rationale = with_params(rule.rationale, params)
+    remediation = with_params(rule.remediation, params)
     refs = list(getattr(rule, "references", []) or [])
     text = f"{rationale}\n\nRemediation: {remediation}\n\nCitation: {rule.citation}"
     md = (f"**{rule.title}**\n\n{rationale}\n\n**Remediation:** {remediation}\n\n**Citation:** {rule.citation}")
@@ -105,7 +114,8 @@ def run_object(result: AuditResult) -> dict[str, Any]:
     rules = result.ruleset.program.rules
     ids = sorted(set(rules))
     index = {rid: i for i, rid in enumerate(ids)}
-    descriptors = [_rule_descriptor(rid, *rules[rid]) for rid in ids]
+    params = dict(result.ruleset.params)
+    descriptors = [_rule_descriptor(rid, *rules[rid], params) for rid in ids]
     uri = artifact_uri(result.loaded.file)
     results = []
     for f in result.findings:
