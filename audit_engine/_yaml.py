@@ -46,6 +46,7 @@ _T = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ, _NULL, _BOOL, _INT = (_T + t for t in ("str", "map", "seq", "null", "bool", "int"))
 _TYPED_TAGS = {_NULL, _BOOL, _INT, _T + "float"}
 _START = Mark("", 0, 0, 0, None, None)
+_EMPTY = "the file is empty: a journey map is a YAML mapping"
 
 
 def _origin() -> Pos:
@@ -91,6 +92,13 @@ class Document:
         """Where the key of the value at ``path`` is written (else where the value is)."""
         pos, key_pos = self._walk(path)
         return self._location(key_pos or pos)
+
+    def item_positions(self, path: Sequence[str | int]) -> list[Location]:
+        """Where each item of the list at ``path`` starts (empty if there is no such list)."""
+        pos = self._walk(path)[0]
+        if type(pos) is not tuple or type(pos[1]) is not list:
+            return []
+        return [self._location(item) for item in pos[1]]
 
     def source_text(self, path: Sequence[str | int]) -> str | None:
         """How a non-string scalar at ``path`` was written, e.g. ``1.10`` or ``yes``."""
@@ -143,7 +151,7 @@ def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError) -> Do
         msg = f"the file is not UTF-8 text: byte 0x{raw[e.start]:02x} cannot be decoded; save it as UTF-8"
         raise error(Diagnostic(_offset_location(raw, e.start, file), msg)) from None
     if not raw.strip():
-        raise error(Diagnostic(Location(file, 1, 1), "the file is empty: a journey map is a YAML mapping"))
+        raise error(Diagnostic(Location(file, 1, 1), _EMPTY))
     builder = _Builder(file, error)
     try:
         return builder.build(raw)
@@ -282,6 +290,10 @@ class _Builder:
         documents = 0
         plain_strings, plain = self.plain_strings, self.plain
         get_event = parser.get_event
+        # Globals as locals: this loop runs once per YAML event.
+        Scalar, MapStart, MapEnd, SeqStart, SeqEnd = (
+            ScalarEvent, MappingStartEvent, MappingEndEvent, SequenceStartEvent, SequenceEndEvent)
+        NO_KEY, DISCARD, str_, type_ = _NO_KEY, _DISCARD, str, type
 
         def where() -> Path:
             """Path of the value being read (only computed for problems)."""
@@ -298,8 +310,8 @@ class _Builder:
         self.where = where
         while True:
             ev = get_event()
-            cls = type(ev)
-            if cls is ScalarEvent:
+            cls = type_(ev)
+            if cls is Scalar:
                 pos = ev.start_mark
                 if ev.tag is None and ev.anchor is None:
                     value = ev.value
@@ -307,22 +319,22 @@ class _Builder:
                         value = plain(value, pos)
                 else:
                     value = self.tagged(ev)
-            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            elif cls is MapEnd or cls is SeqEnd:
                 value, pos = cont, cpos
                 cont, kids, kpos, key, kmark, cpos = stack.pop()
-            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            elif cls is MapStart or cls is SeqStart:
                 mark = ev.start_mark
                 if len(stack) >= MAX_DEPTH:
                     self.problem(mark, f"the map is nested more than {MAX_DEPTH} levels deep")
                     raise self.error(self.problems)
                 if ev.anchor is not None:
                     self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", bad_value=True)
-                if ev.tag not in (None, "!", _MAP if cls is MappingStartEvent else _SEQ):
+                if ev.tag not in (None, "!", _MAP if cls is MapStart else _SEQ):
                     message = f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in a journey map"
                     self.problem(mark, message, bad_value=True)
                 stack.append((cont, kids, kpos, key, kmark, cpos))
-                if cls is MappingStartEvent:
-                    cont, kids, kpos, key = {}, {}, {}, _NO_KEY
+                if cls is MapStart:
+                    cont, kids, kpos, key = {}, {}, {}, NO_KEY
                     cpos = (mark, kids, kpos)
                 else:
                     cont, kids, kpos = [], [], None
@@ -351,21 +363,21 @@ class _Builder:
                 else:
                     cont.append(value)
                     kids.append(pos)
-            elif key is _NO_KEY:  # the value is a key
-                if type(value) is str and value not in kpos:
+            elif key is NO_KEY:  # the value is a key
+                if type_(value) is str_ and value not in kpos:
                     key, kmark = value, pos
                 else:
                     self._bad_key(value, pos, kpos)
-                    key = _DISCARD
+                    key = DISCARD
             else:
-                if key is not _DISCARD:
+                if key is not DISCARD:
                     cont[key] = value
                     kids[key] = pos
                     kpos[key] = kmark
-                key = _NO_KEY
+                key = NO_KEY
 
         if root is _NO_KEY:
-            raise self.error(Diagnostic(Location(self.file, 1, 1), "the file is empty: a journey map is a YAML mapping"))
+            raise self.error(Diagnostic(Location(self.file, 1, 1), _EMPTY))
         if not isinstance(root, dict):
             what = "a list" if isinstance(root, list) else f"the value {str(root)[:40]!r}"
             mark = root_pos[0] if type(root_pos) is tuple else root_pos

@@ -90,7 +90,7 @@ def _load_unguarded(raw: bytes, file: str) -> LoadedMap:
     doc = parse_bytes(raw, file)
     data = doc.data
     fmt = data.get("format")
-    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT_VERSION:
+    if _is_int(fmt) and fmt != FORMAT_VERSION:
         # Another format may have another shape: its other errors would only be noise.
         raise MapError([*doc.problems, Diagnostic(doc.position(("format",)), f"format: {format_message(fmt)}")])
     problems = list(doc.problems)
@@ -120,11 +120,12 @@ def _at_most(limit: int, problems: list[Diagnostic], not_shown: int = 0) -> list
 def _locations(m: JourneyMap, doc: Document) -> dict[tuple[str, str], Location]:
     locs = {("map", m.id): doc.position(("id",)) if "id" in doc.data else doc.start}
     for key, kind in ENTITY_KINDS.items():
-        for i, entity in enumerate(getattr(m, key)):
-            locs.setdefault((kind, entity.id), doc.position((key, i)))
-            if key == "touchpoints":
-                for j, fm in enumerate(entity.failure_modes):
-                    locs.setdefault(("failure_mode", fm.id), doc.position((key, i, "failure_modes", j)))
+        for entity, where in zip(getattr(m, key), doc.item_positions((key,))):
+            locs.setdefault((kind, entity.id), where)
+    for i, tp in enumerate(m.touchpoints):
+        if tp.failure_modes:
+            for fm, where in zip(tp.failure_modes, doc.item_positions(("touchpoints", i, "failure_modes"))):
+                locs.setdefault(("failure_mode", fm.id), where)
     return locs
 
 

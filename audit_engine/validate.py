@@ -8,7 +8,7 @@ model validation and every problem of a file is reported at once.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable
 from typing import Any
 
 from ._yaml import Document, Path, path_str
@@ -28,6 +28,35 @@ LISTS: dict[str, str] = {
     "trainings": "training",
     "feedback_channels": "feedback channel",
 }
+# Every id reference of the format: where the referring entities are (a list, or a list
+# inside each item of a list) -> (field holding one id or a list of ids, the lists the
+# ids may come from, what such an id is called).
+_Ref = tuple[str, tuple[str, ...], str]
+REFERENCES: dict[tuple[str, ...], list[_Ref]] = {
+    ("systems",): [("controls", ("controls",), "control")],
+    ("data",): [("derived_from", ("data",), "data asset")],
+    ("touchpoints",): [
+        ("stage", ("stages",), "stage"),
+        ("stakeholder", ("stakeholders",), "stakeholder"),
+        ("system", ("systems",), "system"),
+        ("controls", ("controls",), "control"),
+    ],
+    ("touchpoints", "data_access"): [("data", ("data",), "data asset")],
+    ("touchpoints", "failure_modes"): [("safeguards", ("controls",), "control")],
+    ("data_flows",): [
+        ("from", ("systems", "touchpoints"), "system or touchpoint"),
+        ("to", ("systems", "touchpoints"), "system or touchpoint"),
+        ("data", ("data",), "data asset"),
+        ("consent", ("checkpoints",), "checkpoint"),
+    ],
+    ("checkpoints",): [
+        ("stage", ("stages",), "stage"),
+        ("owner", ("stakeholders",), "stakeholder"),
+        ("applies_to", ("data", "data_flows", "touchpoints", "systems"), "data asset, data flow, touchpoint or system"),
+    ],
+    ("trainings",): [("audience", ("stakeholders",), "stakeholder"), ("covers", ("touchpoints",), "touchpoint")],
+    ("feedback_channels",): [("audience", ("stakeholders",), "stakeholder")],
+}
 _MAX_SUGGESTIONS = 200  # difflib over huge id lists is slow; hostile maps get no more hints
 _CYCLE_HEAD, _CYCLE_TAIL = 6, 4  # a long cycle is shown as its first and last ids
 
@@ -46,11 +75,20 @@ def check_data(data: dict[str, Any], doc: Document) -> list[Diagnostic]:
     return _Checker(data, doc).run()
 
 
-def _entries(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            if isinstance(item, dict):
-                yield i, item
+def _entries(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    """(index, entry) of the mappings in ``value`` if it is a list; other items are skipped."""
+    if type(value) is not list:
+        return []
+    return [(i, item) for i, item in enumerate(value) if type(item) is dict]
+
+
+def _owners(data: dict[str, Any], owner: tuple[str, ...]) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, entry) of each entry at ``owner``: ("touchpoints",) or ("touchpoints", "data_access")."""
+    top = owner[0]
+    if len(owner) == 1:
+        return [((top, i), item) for i, item in _entries(data.get(top))]
+    inner = owner[1]
+    return [((top, i, inner, j), sub) for i, item in _entries(data.get(top)) for j, sub in _entries(item.get(inner))]
 
 
 class _Checker:
@@ -58,9 +96,8 @@ class _Checker:
         self.data, self.doc = data, doc
         self.out: list[Diagnostic] = []
         self.suggestions_left = _MAX_SUGGESTIONS
-        # kind -> id -> path of its first definition
+        # list key -> id -> path of the entry that first defines it
         self.ids: dict[str, dict[str, Path]] = {key: {} for key in LISTS}
-        self._unions: dict[tuple[str, ...], set[str]] = {}
 
     def report(self, path: Path, message: str) -> None:
         self.out.append(Diagnostic(self.doc.position(path), f"{path_str(path)}: {message}"))
@@ -79,29 +116,31 @@ class _Checker:
         return self.out
 
     def collect_ids(self) -> None:
-        failure_modes: dict[str, Path] = {}
         for key, noun in LISTS.items():
             seen = self.ids[key]
-            for i, item in _entries(self.data.get(key)):
-                self.define(seen, item.get("id"), (key, i, "id"), noun)
-                if key == "touchpoints":
-                    for j, fm in _entries(item.get("failure_modes")):
-                        self.define(failure_modes, fm.get("id"), (key, i, "failure_modes", j, "id"), "failure mode")
+            for entry, item in _owners(self.data, (key,)):
+                self.define(seen, item.get("id"), entry, noun)
+        failure_modes: dict[str, Path] = {}  # unique within the whole map
+        for entry, item in _owners(self.data, ("touchpoints", "failure_modes")):
+            self.define(failure_modes, item.get("id"), entry, "failure mode")
 
-    def define(self, seen: dict[str, Path], id_: Any, path: Path, noun: str) -> None:
-        if not isinstance(id_, str):
+    def define(self, seen: dict[str, Path], id_: Any, entry: Path, noun: str) -> None:
+        """Remember where ``id_`` is defined; report it if it already was."""
+        if type(id_) is not str:
             return
         if id_ in seen:
-            self.report(path, f"duplicate {noun} id {id_!r} (first at line {self.line(seen[id_])}); ids must be unique")
+            first = self.line(seen[id_])
+            self.report((*entry, "id"), f"duplicate {noun} id {id_!r} (first at line {first}); ids must be unique")
         else:
-            seen[id_] = path
+            seen[id_] = entry
 
     def check_namespaces(self) -> None:
         systems = self.ids["systems"]
-        for id_, path in self.ids["touchpoints"].items():
+        for id_, entry in self.ids["touchpoints"].items():
             if id_ in systems:
-                self.report(path, f"{id_!r} is both a system (line {self.line(systems[id_])}) and a touchpoint; "
-                                  "systems and touchpoints share one namespace, rename one")
+                line = self.line(systems[id_])
+                self.report((*entry, "id"), f"{id_!r} is both a system (line {line}) and a touchpoint; "
+                                            "systems and touchpoints share one namespace, rename one")
 
     def suggest(self, word: str, choices: Iterable[str]) -> str:
         if self.suggestions_left <= 0:
@@ -110,25 +149,10 @@ class _Checker:
         hits = did_you_mean(word, choices)
         return f" (did you mean {' or '.join(repr(h) for h in hits)}?)" if hits else ""
 
-    def ref(self, base: Path, key: str, value: Any, kinds: tuple[str, ...], noun: str) -> None:
-        """Check that ``value`` at ``base.key`` (an id, or a list of ids) names an entity of ``kinds``."""
-        if value is None:
-            return
-        known = self.known(kinds)
-        if isinstance(value, str):
-            if value not in known:
-                self.dangling((*base, key), value, kinds, noun)
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                if isinstance(v, str) and v not in known:
-                    self.dangling((*base, key, i), v, kinds, noun)
-
     def known(self, kinds: tuple[str, ...]) -> Container[str]:
         if len(kinds) == 1:
             return self.ids[kinds[0]]
-        if kinds not in self._unions:
-            self._unions[kinds] = {id_ for k in kinds for id_ in self.ids[k]}
-        return self._unions[kinds]
+        return {id_ for k in kinds for id_ in self.ids[k]}
 
     def dangling(self, path: Path, value: str, kinds: tuple[str, ...], noun: str) -> None:
         hint = self.suggest(value, [c for k in kinds for c in self.ids[k]])
@@ -138,74 +162,55 @@ class _Checker:
             self.report(path, f"{value!r} is not the id of any {noun}{hint}")
 
     def check_refs(self) -> None:
-        d, ref = self.data, self.ref
-        for i, s in _entries(d.get("systems")):
-            ref(("systems", i), "controls", s.get("controls"), ("controls",), "control")
-        for i, a in _entries(d.get("data")):
-            ref(("data", i), "derived_from", a.get("derived_from"), ("data",), "data asset")
-        for i, t in _entries(d.get("touchpoints")):
-            p: Path = ("touchpoints", i)
-            ref(p, "stage", t.get("stage"), ("stages",), "stage")
-            ref(p, "stakeholder", t.get("stakeholder"), ("stakeholders",), "stakeholder")
-            ref(p, "system", t.get("system"), ("systems",), "system")
-            ref(p, "controls", t.get("controls"), ("controls",), "control")
-            for j, acc in _entries(t.get("data_access")):
-                ref((*p, "data_access", j), "data", acc.get("data"), ("data",), "data asset")
-            for j, fm in _entries(t.get("failure_modes")):
-                ref((*p, "failure_modes", j), "safeguards", fm.get("safeguards"), ("controls",), "control")
-        for i, f in _entries(d.get("data_flows")):
-            p = ("data_flows", i)
-            ref(p, "from", f.get("from"), ("systems", "touchpoints"), "system or touchpoint")
-            ref(p, "to", f.get("to"), ("systems", "touchpoints"), "system or touchpoint")
-            ref(p, "data", f.get("data"), ("data",), "data asset")
-            ref(p, "consent", f.get("consent"), ("checkpoints",), "checkpoint")
-        for i, c in _entries(d.get("checkpoints")):
-            p = ("checkpoints", i)
-            ref(p, "stage", c.get("stage"), ("stages",), "stage")
-            ref(p, "owner", c.get("owner"), ("stakeholders",), "stakeholder")
-            ref(p, "applies_to", c.get("applies_to"), ("data", "data_flows", "touchpoints", "systems"),
-                "data asset, data flow, touchpoint or system")
-        for i, t in _entries(d.get("trainings")):
-            ref(("trainings", i), "audience", t.get("audience"), ("stakeholders",), "stakeholder")
-            ref(("trainings", i), "covers", t.get("covers"), ("touchpoints",), "touchpoint")
-        for i, ch in _entries(d.get("feedback_channels")):
-            ref(("feedback_channels", i), "audience", ch.get("audience"), ("stakeholders",), "stakeholder")
+        for owner, fields in REFERENCES.items():
+            specs = [(field, self.known(kinds), kinds, noun) for field, kinds, noun in fields]
+            for base, item in _owners(self.data, owner):
+                for field, known, kinds, noun in specs:
+                    value = item.get(field)
+                    if type(value) is str:
+                        if value not in known:
+                            self.dangling((*base, field), value, kinds, noun)
+                    elif type(value) is list:
+                        for j, v in enumerate(value):
+                            if type(v) is str and v not in known:
+                                self.dangling((*base, field, j), v, kinds, noun)
 
     def check_cycles(self) -> None:
-        """Report each ``derived_from`` cycle once, at the reference that closes it (iterative DFS)."""
+        """Report each ``derived_from`` cycle once, at the reference that closes it.
+
+        A depth-first search with an explicit stack: a 20,000-long chain needs no recursion.
+        """
+        data_ids = self.ids["data"]
         edges: dict[str, list[tuple[str, Path]]] = {}
-        for id_, path in self.ids["data"].items():
-            item = self.data["data"][path[1]]
-            sources = item.get("derived_from")
+        for id_, (_, i) in data_ids.items():
+            sources = self.data["data"][i].get("derived_from")
             edges[id_] = [
-                (src, ("data", path[1], "derived_from", k))
-                for k, src in enumerate(sources if isinstance(sources, list) else [])
-                if isinstance(src, str) and src in self.ids["data"]
+                (src, ("data", i, "derived_from", k))
+                for k, src in enumerate(sources if type(sources) is list else [])
+                if type(src) is str and src in data_ids
             ]
-        state: dict[str, int] = {}  # absent: not seen; 1: on the current path; 2: done
+        done: set[str] = set()
         for start in edges:
-            if start in state:
+            if start in done:
                 continue
-            state[start] = 1
-            stack: list[list[Any]] = [[start, 0]]
-            on_path: dict[str, int] = {start: 0}
+            stack: list[list[Any]] = [[start, 0]]  # [data id, index of its next edge]
+            on_path = {start: 0}  # data id -> its depth in the stack
             while stack:
-                top = stack[-1]
-                node, k = top
+                frame = stack[-1]
+                node, k = frame
                 if k == len(edges[node]):
-                    state[node] = 2
+                    done.add(node)
                     del on_path[node]
                     stack.pop()
                     continue
-                top[1] = k + 1
-                nxt, ref_path = edges[node][k]
-                if nxt not in state:
-                    state[nxt] = 1
+                frame[1] = k + 1
+                nxt, ref = edges[node][k]
+                if nxt in on_path:
+                    cycle = [f[0] for f in stack[on_path[nxt]:]] + [nxt]
+                    self.report(ref, f"derived_from cycle: {_show_cycle(cycle)}")
+                elif nxt not in done:
                     on_path[nxt] = len(stack)
                     stack.append([nxt, 0])
-                elif state[nxt] == 1:
-                    cycle = [frame[0] for frame in stack[on_path[nxt]:]] + [nxt]
-                    self.report(ref_path, f"derived_from cycle: {_show_cycle(cycle)}")
 
 
 def _show_cycle(cycle: list[str]) -> str:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from audit_engine import model as m
 from audit_engine._yaml import MAX_BYTES, read_document
-from audit_engine.errors import Location, MapError
+from audit_engine.errors import Location, MapError, PackError
 from audit_engine.loader import LoadedMap, load_map, load_map_text
 from audit_engine.model import JourneyMap, map_json_schema
 
@@ -149,6 +149,21 @@ def test_locations_point_at_entries(kind: str, id_: str, line: int, column: int)
     assert loaded.locations[(kind, id_)] == Location(str(MED), line, column)
 
 
+@pytest.mark.skipif(not (_shared() / "spec").exists(), reason="shared/spec not found")
+def test_the_minimal_map_in_the_spec_itself_loads() -> None:
+    spec = (_shared() / "spec" / "journey-map-format.md").read_text()
+    block = spec.split("## A minimal map", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == SPEC_MINIMAL
+    assert load_map_text(block, "spec.yaml").map.touchpoints[0].id == "view-results"
+
+
+def test_read_document_raises_the_error_class_it_is_given(tmp_path: Path) -> None:
+    p = tmp_path / "pack.yaml"
+    p.write_text("a: 1\na: 2\n")
+    with pytest.raises(PackError, match=r"pack.yaml:2:1: duplicate key 'a'"):
+        read_document(p, error=PackError)
+
+
 def test_location_of_unknown_entity_falls_back_to_the_map() -> None:
     loaded = load_map_text(BASE, "x.yaml")
     assert loaded.location_of("touchpoint", "nope") == Location("x.yaml", 2, 5)
@@ -159,11 +174,11 @@ def test_document_positions_and_ancestor_fallback(tmp_path: Path) -> None:
     p.write_text(SPEC_MINIMAL)
     doc = read_document(p)
     assert doc.position(("touchpoints", 0, "data_access", 0, "data")) == Location(str(p), 22, 26)
-    assert doc.key_position(("touchpoints", 0, "stage")) == Location(str(p), 17, 5)
-    assert doc.position(("touchpoints", 0, "stage")) == Location(str(p), 17, 12)
+    assert doc.key_position(("touchpoints", 0, "stage")) == Location(str(p), 18, 5)
+    assert doc.position(("touchpoints", 0, "stage")) == Location(str(p), 18, 12)
     # missing keys and indexes fall back to the nearest ancestor with a position
-    assert doc.position(("touchpoints", 0, "nope", 3)) == Location(str(p), 15, 5)
-    assert doc.position(("touchpoints", 7)) == Location(str(p), 15, 3)
+    assert doc.position(("touchpoints", 0, "nope", 3)) == Location(str(p), 16, 5)
+    assert doc.position(("touchpoints", 7)) == Location(str(p), 16, 3)
     assert doc.position(()) == Location(str(p), 1, 1)
 
 
@@ -213,13 +228,14 @@ def test_non_utf8_file(tmp_path: Path) -> None:
 # --- malformed maps: (case, text, "line:column", message fragment) ----------------------
 
 MALFORMED = [
-    ("broken-yaml", edit("Bedside}", "Bedside"), "9:1", "invalid YAML: did not find expected ',' or '}'"),
+    ("broken-yaml", edit("Bedside}", "Bedside"), "9:8", "invalid YAML: did not find expected ',' or '}'"),
     ("tab-indent", edit("    name: Scan", "\tname: Scan"), "17:1", "a tab character; YAML indents with spaces only"),
     ("unknown-key", edit("    stakeholder: nurse", "    stakholder: nurse"), "19:5",
      "touchpoints[0]: unknown key 'stakholder' (did you mean 'stakeholder'?)"),
-    ("unknown-top-level-key", BASE + "descripton: x\n", "22:1", "unknown key 'descripton' (did you mean 'description'?)"),
+    ("unknown-top-level-key", BASE + "descripton: x\n", "22:1",
+     "unknown key 'descripton' (did you mean 'description'?)"),
     ("missing-required-key", edit("    stage: bedside\n", ""), "16:5", "touchpoints[0]: missing required key 'stage'"),
-    ("wrong-type-int", edit("controls: [audit-log]}", "controls: [audit-log], auto_logoff_minutes: \"5\"}"), "10:64",
+    ("wrong-type-int", edit("controls: [audit-log]}", "controls: [audit-log], auto_logoff_minutes: \"5\"}"), "10:70",
      'systems[0].auto_logoff_minutes: expected an integer, got the string "5"'),
     ("wrong-type-bool", BASE + "    safety_critical: 'yes'\n", "22:22",
      'touchpoints[0].safety_critical: expected true or false, got the string "yes"'),
@@ -231,22 +247,22 @@ MALFORMED = [
      'version: expected a string, got the number 1.0; quote it ("1.0")'),
     ("enum-with-suggestion", edit("authentication: unique", "authentication: uniqe"), "21:21",
      "touchpoints[0].authentication: 'uniqe' is not one of unique, sso, badge, shared, none (did you mean 'unique'?)"),
-    ("enum-in-list", BASE + "    data_access: [{data: mar, actions: [veiw]}]\n", "22:37",
+    ("enum-in-list", BASE + "    data_access: [{data: mar, actions: [veiw]}]\n", "22:41",
      "touchpoints[0].data_access[0].actions[0]: 'veiw' is not one of view, create"),
-    ("enum-not-a-string", BASE + "    failure_modes: [{id: f, description: d, harm: no}]\n", "22:52",
+    ("enum-not-a-string", BASE + "    failure_modes: [{id: f, description: d, harm: no}]\n", "22:51",
      "harm: expected one of none, minor, moderate, severe, death, got no (which YAML reads as a boolean)"),
     ("bad-slug", edit("  - id: scan", "  - id: Scan Step"), "16:9", "touchpoints[0].id: 'Scan Step' is not a valid id"),
     ("negative-int", BASE + "checkpoints: [{id: c, name: C, type: consent, timeline_days: -1}]\n", "22:62",
      "checkpoints[0].timeline_days: must be 0 or more, got the number -1"),
     ("empty-required-list", edit("stages:\n  - {id: bedside, name: Bedside}\n", "stages: []\n"), "7:9",
      "stages: needs at least 1 entry"),
-    ("empty-flow-data", BASE + "data_flows: [{id: f, from: ehr, to: scan, data: []}]\n", "22:48",
+    ("empty-flow-data", BASE + "data_flows: [{id: f, from: ehr, to: scan, data: []}]\n", "22:49",
      "data_flows[0].data: needs at least 1 entry"),
     ("item-not-a-mapping", edit("  - {id: nurse, name: Nurse, group: clinical}", "  - nurse"), "6:5",
      'stakeholders[0]: expected a mapping (key: value pairs), got the string "nurse"'),
     ("format-2", edit("format: 1", "format: 2"), "1:9", "format: unsupported format 2: this engine reads format 1"),
     ("format-string", edit("format: 1", "format: '1'"), "1:9", 'format: expected the integer 1, got the string "1"'),
-    ("duplicate-id", BASE + "  - {id: scan, name: Again, stage: bedside, stakeholder: nurse}\n", "22:9",
+    ("duplicate-id", BASE + "  - {id: scan, name: Again, stage: bedside, stakeholder: nurse}\n", "22:10",
      "touchpoints[1].id: duplicate touchpoint id 'scan' (first at line 16)"),
     ("duplicate-failure-mode-id",
      BASE + "    failure_modes: [{id: f, description: d}]\n"
@@ -255,14 +271,14 @@ MALFORMED = [
     ("duplicate-key", BASE + "    name: Again\n", "22:5", "duplicate key 'name' (first at line 17)"),
     ("dangling-ref-with-suggestion", edit("stage: bedside", "stage: bedsid"), "18:12",
      "touchpoints[0].stage: unknown stage 'bedsid' (did you mean 'bedside'?)"),
-    ("dangling-data-access", BASE + "    data_access: [{data: mars}]\n", "22:25",
+    ("dangling-data-access", BASE + "    data_access: [{data: mars}]\n", "22:26",
      "touchpoints[0].data_access[0].data: unknown data asset 'mars' (did you mean 'mar'?)"),
     ("derived-from-cycle",
      edit("  - {id: mar, name: MAR, classification: phi}",
           "  - {id: a, name: A, classification: phi, derived_from: [b]}\n"
           "  - {id: b, name: B, classification: phi, derived_from: [a]}"),
      "15:58", "data[1].derived_from[0]: derived_from cycle: a -> b -> a"),
-    ("flow-endpoint-neither", BASE + "data_flows: [{id: f, from: ehr, to: printer, data: [mar]}]\n", "22:36",
+    ("flow-endpoint-neither", BASE + "data_flows: [{id: f, from: ehr, to: printer, data: [mar]}]\n", "22:37",
      "data_flows[0].to: 'printer' is not the id of any system or touchpoint"),
     ("id-both-system-and-touchpoint", edit("  - id: scan", "  - id: ehr"), "16:9",
      "touchpoints[0].id: 'ehr' is both a system (line 10) and a touchpoint"),
@@ -291,19 +307,18 @@ def test_several_errors_are_all_reported_together() -> None:
     text = (BASE.replace('version: "1.0.0"', "version: 2.0")
             .replace("authentication: unique", "authentication: pasword")
             .replace("stage: bedside", "stage: bedsid")
-            + "  - {id: scan, name: Again, stage: bedside, stakeholder: nurse}\n"
-            + "    failure_modes: []\n")
+            + "  - id: scan\n    name: Again\n    stage: bedside\n    stakeholder: nurse\n    name: Twice\n")
     assert errors_of(text) == [
         'map.yaml:4:10: version: expected a string, got the number 2.0; quote it ("2.0") so that YAML keeps it as text',
         "map.yaml:18:12: touchpoints[0].stage: unknown stage 'bedsid' (did you mean 'bedside'?)",
         "map.yaml:21:21: touchpoints[0].authentication: 'pasword' is not one of unique, sso, badge, shared, none",
         "map.yaml:22:9: touchpoints[1].id: duplicate touchpoint id 'scan' (first at line 16); ids must be unique",
-        "map.yaml:23:5: duplicate key 'failure_modes' (first at line 22); each key may appear once",
+        "map.yaml:26:5: duplicate key 'name' (first at line 23); each key may appear once",
     ]
 
 
 def test_unsupported_format_is_reported_alone() -> None:
-    assert errors_of(edit("format: 1", "format: 2") + "whatever: 1\nstages: 5\n") == [
+    assert errors_of(edit("format: 1", "format: 2") + "whatever: 1\nstages2: 5\n") == [
         "map.yaml:1:9: format: unsupported format 2: this engine reads format 1"
     ]
 
@@ -335,7 +350,7 @@ _SLUG = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True)
 
 @st.composite
 def valid_maps(draw: st.DrawFn) -> dict:
-    ids = draw(st.lists(_SLUG, min_size=8, max_size=30, unique=True))
+    ids = draw(st.lists(_SLUG, min_size=10, max_size=30, unique=True))
     pick = iter(ids)
     sh = [next(pick) for _ in range(2)]
     stages = [next(pick)]
@@ -353,8 +368,9 @@ def valid_maps(draw: st.DrawFn) -> dict:
     out = {
         "format": 1, "id": draw(_SLUG), "name": draw(_TEXT), "version": draw(_TEXT),
         "organization": draw(opt(_TEXT)), "description": draw(opt(_TEXT)),
-        "stakeholders": [drop_none({"id": i, "name": draw(_TEXT), "group": draw(st.sampled_from(m.STAKEHOLDER_GROUPS)),
-                                    "role": draw(opt(_TEXT)), "concerns": draw(st.lists(_TEXT, max_size=2))}) for i in sh],
+        "stakeholders": [drop_none({"id": i, "name": draw(_TEXT),
+                                    "group": draw(st.sampled_from(m.STAKEHOLDER_GROUPS)), "role": draw(opt(_TEXT)),
+                                    "concerns": draw(st.lists(_TEXT, max_size=2))}) for i in sh],
         "stages": [drop_none({"id": i, "name": draw(_TEXT), "description": draw(opt(_TEXT))}) for i in stages],
         "systems": [drop_none({"id": i, "name": draw(_TEXT), "operator": draw(st.sampled_from(m.OPERATORS)),
                                "baa": draw(st.booleans()), "ehr": draw(st.booleans()),
@@ -435,11 +451,22 @@ def big_map(touchpoints: int) -> dict:
     }
 
 
+def as_yaml(data: dict) -> str:
+    """Block style at the top, one flow mapping (JSON is YAML) per list item: fast to write."""
+    out = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            out.append(f"{key}:\n" + "".join(f"  - {json.dumps(item)}\n" for item in value))
+        else:
+            out.append(f"{key}: {json.dumps(value)}\n")
+    return "".join(out)
+
+
 @pytest.mark.slow
 def test_a_15000_touchpoint_map_loads(tmp_path: Path) -> None:
     p = tmp_path / "big.yaml"
-    p.write_text(yaml.dump(big_map(15_000), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False))
+    p.write_text(as_yaml(big_map(15_000)))
     loaded = load_map(p)
     assert len(loaded.map.touchpoints) == 15_000
     assert loaded.location_of("touchpoint", "tp-14999").line > 1
-    assert ("failure_mode", "fm-14999") in loaded.locations
+    assert ("failure_mode", "fm-14997") in loaded.locations
