@@ -124,3 +124,18 @@ def trend(map_id: str, db: str | None, fmt: str, output: str | None) -> None:
         click.echo(f"wrote {output}", err=True)
         return
     write_output(json.dumps(data, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else trend_table(data), output)
+
+
+@cli.command()
+@click.argument("map_id", required=False)
+@click.option("--keep-runs", type=click.IntRange(min=1), required=True,
+              help="Runs to keep per map version (the latest ones).")
+@click.option("--db", help="SQLAlchemy URL of the findings store [default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
+@click.option("--dry-run", is_flag=True, help="Only say how many runs would be deleted.")
+def prune(map_id: str | None, keep_runs: int, db: str | None, dry_run: bool) -> None:
+    """Delete old runs (and their findings), keeping the latest runs of every version."""
+    with _open(db) as store:
+        n = store.prune(map_id, keep_runs, dry_run=dry_run)
+    scope = f"map {map_id}" if map_id else "all maps"
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {n} run{'s' if n != 1 else ''} of {scope}; kept the latest {keep_runs} of each version")

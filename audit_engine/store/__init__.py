@@ -78,6 +78,30 @@ class Store:
         with translate(self.url):
             return with_retry(attempt)
 
+    def prune(self, map_id: str | None, keep_runs: int, dry_run: bool = False) -> int:
+        """Delete all but the ``keep_runs`` latest runs of each version (with their findings),
+        in one transaction; the latest run of a version is always kept. Returns the count."""
+        if keep_runs < 1:
+            raise StoreError("--keep-runs must be at least 1: the latest run of each version is always kept")
+        from sqlmodel import col, delete
+
+        from .models import FindingRow, RunRow
+
+        def attempt() -> int:
+            with Session(self.engine) as s:
+                s.connection(execution_options={"write": True})
+                ids = queries.prunable_runs(s, map_id, keep_runs)
+                if ids and not dry_run:
+                    for start in range(0, len(ids), 500):
+                        chunk = ids[start:start + 500]
+                        s.exec(delete(FindingRow).where(col(FindingRow.run_pk).in_(chunk)))  # type: ignore[call-overload]
+                        s.exec(delete(RunRow).where(col(RunRow.id).in_(chunk)))  # type: ignore[call-overload]
+                    s.commit()
+                return len(ids)
+
+        with translate(self.url):
+            return with_retry(attempt)
+
     # -- reading ---------------------------------------------------------------------------
     def _read(self, fn: Any, *args: Any) -> Any:
         with translate(self.url), Session(self.engine) as s:

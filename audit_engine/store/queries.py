@@ -156,3 +156,11 @@ def trend(s: Session, map_id: str) -> dict[str, Any]:
                          "new": len(cur - prev), "resolved": len(prev - cur)})
         prev = cur
     return {"map": map_id, "versions": versions}
+
+
+def prunable_runs(s: Session, map_id: str | None, keep: int) -> list[int]:
+    """Ids of the runs older than the ``keep`` latest runs of each stored version."""
+    by_version: dict[int, list[RunInfo]] = {}
+    for ri in runs(s, map_id):  # oldest first
+        by_version.setdefault(ri.version.id, []).append(ri)  # type: ignore[arg-type]
+    return [ri.run.id for group in by_version.values() for ri in group[: max(0, len(group) - keep)]]  # type: ignore[misc]
