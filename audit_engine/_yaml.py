@@ -127,6 +127,44 @@ def read_document(path: str | os.PathLike[str], error: type[InputError] = MapErr
     return doc
 
 
+def is_blank(raw: bytes) -> bool:
+    """True for a file with nothing but blank lines, comments and document markers."""
+    for line in raw.removeprefix(b"\xef\xbb\xbf").splitlines():
+        line = line.strip()
+        if line and not line.startswith(b"#") and line not in (b"---", b"..."):
+            return False
+    return True
+
+
+def read_settings(path: str | os.PathLike[str], error: type[InputError]) -> "Document | None":
+    """A settings file (config, policy, waivers): its document, or None when it holds
+    nothing (blank or only comments). Every problem raises ``error`` with positions."""
+    file = str(path)
+    raw = read_bytes(file, error)
+    if is_blank(raw):
+        return None
+    try:
+        doc = parse_bytes(raw, file, error)
+    except InputError as exc:
+        raise error(exc.diagnostics) from None
+    if doc.problems:
+        raise error(doc.problems)
+    return doc
+
+
+def pydantic_problems(exc: Any, doc: "Document", what: str = "") -> list[Diagnostic]:
+    """Plain one-line diagnostics, at their positions, for a pydantic ValidationError."""
+    out: list[Diagnostic] = []
+    for e in exc.errors():
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x == "[key]" or "[" in x)))
+        name = path_str(loc) or what
+        if e["type"] == "extra_forbidden":
+            out.append(Diagnostic(doc.key_position(loc), f"unknown key '{loc[-1]}'"))
+        else:
+            out.append(Diagnostic(doc.position(loc), f"{name}: {e['msg']}" if name else e["msg"]))
+    return sorted(set(out))
+
+
 def read_bytes(file: str, error: type[InputError] = MapError) -> bytes:
     """The file's bytes; refuses files over ``MAX_BYTES`` before reading them."""
     here = Location(file, 1, 1)

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from . import _yaml
-from .errors import ConfigError, Diagnostic, MapError
+from .errors import ConfigError
 
 CONFIG_NAME = "audit-engine.yaml"
 
@@ -46,21 +46,13 @@ class RunConfig(BaseModel):
 
 
 def read_config(path: str | Path) -> RunConfig:
-    try:
-        doc = _yaml.read_document(str(path))
-    except MapError as exc:
-        raise ConfigError(exc.diagnostics) from None
-    if doc.data is None:
+    doc = _yaml.read_settings(path, ConfigError)
+    if doc is None or doc.data is None:
         return RunConfig(file=str(path))
     try:
         cfg = RunConfig.model_validate(doc.data)
     except ValidationError as exc:
-        diags = []
-        for e in exc.errors():
-            loc = tuple(e["loc"])
-            msg = f"unknown key '{loc[-1]}'" if e["type"] == "extra_forbidden" else e["msg"]
-            diags.append(Diagnostic(doc.position(loc), f"{'.'.join(map(str, loc))}: {msg}"))
-        raise ConfigError(diags) from None
+        raise ConfigError(_yaml.pydantic_problems(exc, doc)) from None
     return cfg.model_copy(update={"file": str(path)})
 
 

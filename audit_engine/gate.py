@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from . import _yaml
-from .errors import ConfigError, Diagnostic, InputError, did_you_mean
+from .errors import ConfigError, Diagnostic, did_you_mean
 from .findings import SEVERITY_ORDER, Finding
-from .waivers import is_blank
 
 if TYPE_CHECKING:  # pragma: no cover
     from .audit import AuditResult
@@ -107,15 +106,9 @@ def _message(doc: _yaml.Document, e: dict[str, Any]) -> Diagnostic:
 def load_policy(path: str | Path) -> GatePolicy:
     """Read and check a gate policy file; problems raise ConfigError with file, line and column."""
     file = str(path)
-    raw = _yaml.read_bytes(file, ConfigError)
-    if is_blank(raw):
+    doc = _yaml.read_settings(file, ConfigError)
+    if doc is None:
         raise ConfigError("the gate policy file is empty; give at least one of " + ", ".join(_KEYS), file=file)
-    try:
-        doc = _yaml.parse_bytes(raw, file, ConfigError)
-    except InputError as exc:
-        raise ConfigError(exc.diagnostics) from None
-    if doc.problems:
-        raise ConfigError(doc.problems)
     if doc.data is None:
         raise ConfigError("the gate policy file holds no settings; give at least one of " + ", ".join(_KEYS),
                           file=file)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from . import _yaml
-from .errors import ConfigError, Diagnostic, InputError, Location, did_you_mean
+from .errors import ConfigError, Diagnostic, Location, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     from .audit import AuditResult
@@ -100,29 +100,6 @@ class Waiver:
 # --------------------------------------------------------------------------- reading
 
 
-def _read(path: str) -> _yaml.Document | None:
-    """The parsed file, or None when it holds nothing (blank or only comments)."""
-    raw = _yaml.read_bytes(path, ConfigError)
-    if is_blank(raw):
-        return None
-    try:
-        doc = _yaml.parse_bytes(raw, path, ConfigError)
-    except InputError as exc:
-        raise ConfigError(exc.diagnostics) from None
-    if doc.problems:
-        raise ConfigError(doc.problems)
-    return doc
-
-
-def is_blank(raw: bytes) -> bool:
-    """True for a file with nothing but blank lines, comments and document markers."""
-    for line in raw.removeprefix(b"\xef\xbb\xbf").splitlines():
-        line = line.strip()
-        if line and not line.startswith(b"#") and line not in (b"---", b"..."):
-            return False
-    return True
-
-
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -143,7 +120,7 @@ def _date(value: Any) -> _dt.date | None:
 def load_waivers(path: str | Path) -> list[Waiver]:
     """Read and check a waiver file; every problem is reported at once as a ConfigError."""
     file = str(path)
-    doc = _read(file)
+    doc = _yaml.read_settings(file, ConfigError)
     if doc is None or doc.data is None:
         return []
     problems: list[Diagnostic] = []

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 from pydantic import ValidationError
 
 from .. import _yaml
-from ..errors import Diagnostic, Location, MapError, PackError, UsageError, did_you_mean
+from ..errors import Diagnostic, Location, PackError, UsageError, did_you_mean
 from .compile import CompileProblems, Program, compile_packs
 from .schema import Pack
 
@@ -36,19 +36,6 @@ def builtin_pack_files() -> list[Path]:
     return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
-def _pydantic_diagnostics(exc: ValidationError, lp_file: str, doc: object) -> list[Diagnostic]:
-    out = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("Condition", "Not"))))
-        where = ".".join(str(p) for p in loc)
-        position = doc.position(loc) if doc is not None else Location(lp_file, 1, 1)  # type: ignore[attr-defined]
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key '{loc[-1]}'"
-        out.append(Diagnostic(position, f"{where}: {msg}" if where else msg))
-    return _dedupe(out)
-
-
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
     seen, out = set(), []
     for d in diags:
@@ -61,14 +48,13 @@ def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
 def read_pack(path: str | Path, builtin: bool = False) -> LoadedPack:
     """Read and schema-check one pack file."""
     file = str(path)
-    try:
-        doc = _yaml.read_document(file)
-    except MapError as exc:
-        raise PackError(exc.diagnostics) from None
+    doc = _yaml.read_settings(file, PackError)
+    if doc is None:
+        raise PackError(f"the pack file {file} is empty", file=file)
     try:
         pack = Pack.model_validate(doc.data)
     except ValidationError as exc:
-        raise PackError(_pydantic_diagnostics(exc, file, doc)) from None
+        raise PackError(_yaml.pydantic_problems(exc, doc)) from None
     return LoadedPack(pack, file, doc, builtin)
 
 
