@@ -21,6 +21,7 @@ demo: $(STAMP)
 	@$(CLI) audit fixtures/maps/ed-sepsis-pathway.yaml --fail-on none
 
 test: $(STAMP)
+	@$(VENV)/bin/ruff check audit_engine tests scripts benchmarks
 	@$(PY) -m pytest -q
 	@if [ -f $(SHARED)/conformance/check.py ]; then $(PY) $(SHARED)/conformance/check.py --cli $(CLI); fi
 

@@ -147,7 +147,7 @@ class _Run:
         self.single = n_shards <= 1
         with ExitStack() as stack:
             roles = [("tp", "global")] if self.single else [("global",)] + [("tp",)] * n_shards
-            for i, role in enumerate(roles):
+            for role in roles:
                 s = stack.enter_context(_durable.session(self.handle))
                 self.sessions.append(s)
                 self.asserted.append(set())

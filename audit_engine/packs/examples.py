@@ -51,7 +51,7 @@ def run_examples(packs: list[LoadedPack], only_packs: Iterable[str] | None = Non
 
     wanted = set(only_packs) if only_packs is not None else None
     out: list[ExampleOutcome] = []
-    for i, lp in enumerate(packs):
+    for lp in packs:
         if wanted is not None and lp.pack.pack not in wanted:
             continue
         for r_index, rule in enumerate(lp.pack.rules):
