@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from . import _gc
 from .engine.run import Evaluation, evaluate
 from .facts import base_facts
 from .findings import Finding, build_findings, summarize
@@ -72,8 +73,9 @@ class AuditResult:
 def audit(loaded: LoadedMap, ruleset: RuleSet) -> AuditResult:
     """Audit one loaded (already validated) map."""
     start = time.perf_counter()
-    ev = evaluate(ruleset.program, base_facts(loaded.map))
-    findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
+    with _gc.paused():
+        ev = evaluate(ruleset.program, base_facts(loaded.map))
+        findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
     return AuditResult(loaded, ruleset, findings, ev, time.perf_counter() - start)
 
 

@@ -7,13 +7,10 @@ file, line and column of the offending value and a message for the map's author.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import types
 import typing
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Literal, get_args, get_origin
@@ -21,6 +18,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ._yaml import Document, Path, parse_bytes, path_str, read_bytes
+from . import _gc
 from .errors import Diagnostic, Location, MapError, did_you_mean
 from .model import FORMAT_VERSION, JourneyMap
 from .validate import check_data, format_message
@@ -68,21 +66,8 @@ def load_map_text(text: str, file: str = "<string>") -> LoadedMap:
     return _load(text.encode("utf-8"), file)
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cycle collector: loading creates millions of objects and no cycles, and
-    its repeated full collections would triple the load time of a large map."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _load(raw: bytes, file: str) -> LoadedMap:
-    with _no_gc():
+    with _gc.paused():
         return _load_unguarded(raw, file)
 
 
