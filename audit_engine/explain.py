@@ -12,6 +12,7 @@ from typing import Any
 
 from .audit import AuditResult
 from .facts import Fact
+from .findings import Explainer
 from .packs.schema import Condition, Not, Op, Param, Ref, Rule
 
 
@@ -53,9 +54,20 @@ def _describe_test(t: Any) -> str:
 class _Matcher:
     def __init__(self, facts: list[Fact], params: dict[str, int]):
         self.by_type: dict[str, list[Fact]] = {}
+        self._index: dict[tuple[str, str], dict[Any, list[Fact]]] = {}
         for f in facts:
             self.by_type.setdefault(f.type, []).append(f)
         self.params = params
+
+    def _indexed(self, ftype: str, field: str, value: Any) -> list[Fact]:
+        idx = self._index.get((ftype, field))
+        if idx is None:
+            idx = self._index[(ftype, field)] = {}
+            for f in self.by_type.get(ftype, []):
+                v = f.values.get(field)
+                if v is not None and not isinstance(v, tuple):
+                    idx.setdefault(v, []).append(f)
+        return idx.get(value, [])
 
     def value(self, operand: Any, env: dict[str, Fact]) -> Any:
         if isinstance(operand, Ref):
@@ -94,11 +106,18 @@ class _Matcher:
         return {"lt": actual < want, "le": actual <= want, "gt": actual > want, "ge": actual >= want}[name]
 
     def matching(self, cond: Condition, env: dict[str, Fact]) -> list[Fact]:
-        return [f for f in self.by_type.get(cond.fact, [])
-                if all(self.test(f.values.get(k), t, env) for k, t in cond.where.items())]
+        candidates = self.by_type.get(cond.fact, [])
+        for k, t in cond.where.items():  # an equality test narrows the candidates through an index
+            if not isinstance(t, Op) or t.name == "eq":
+                want = self.value(t.operand if isinstance(t, Op) else t, env)
+                if want is None:
+                    return []
+                candidates = self._indexed(cond.fact, k, want)
+                break
+        return [f for f in candidates if all(self.test(f.values.get(k), t, env) for k, t in cond.where.items())]
 
 
-def _why_not(rule: Rule, body: list, subject: str, m: _Matcher) -> str:
+def _why_not(rule: Rule, body: list, subject: str, m: _Matcher, because: Any = None) -> str:
     s_alias, s_field = rule.subject.split(".", 1)
     best: tuple[int, str] = (-1, "")
 
@@ -113,8 +132,9 @@ def _why_not(rule: Rule, body: list, subject: str, m: _Matcher) -> str:
                 if i > best[0]:
                     f = blockers[0]
                     shown = ", ".join(f"{k} {v}" for k, v in sorted(f.values.items()) if k != "name")
+                    why = because(f) if because else []
                     best = (i, f"condition {i + 1} requires that there is no {_describe(cond.not_)[2:]}, "
-                               f"but there is: {f.type} ({shown})")
+                               f"but there is: {f.type} ({shown})" + (f", because {'; '.join(why)}" if why else ""))
                 return False
             return walk(i + 1, env)
         alias = cond.as_ or f"_{i}"
@@ -140,10 +160,18 @@ def explain(result: AuditResult, rule_id: str, subject: str) -> Explanation:
     found = next((f for f in result.findings if f.rule_id == rule_id and f.subject == subject), None)
     if found:
         return Explanation(rule_id, subject, True, found)
-    m = _Matcher(result.evaluation.facts, program.params)
+    ev = result.evaluation
+    m = _Matcher(ev.facts, program.params)
+    position = {id(f): i for i, f in enumerate(ev.facts)}
+    explainer = Explainer(program, ev)
+
+    def because(fact: Fact) -> list[str]:
+        idx = position.get(id(fact))
+        return explainer.chain(idx)[0] if idx in ev.justifications else []
+
     bodies = rule.bodies()
     reasons = []
     for k, body in enumerate(bodies):
         prefix = f"alternative {k + 1}: " if len(bodies) > 1 else ""
-        reasons.append(prefix + _why_not(rule, body, subject, m))
+        reasons.append(prefix + _why_not(rule, body, subject, m, because))
     return Explanation(rule_id, subject, False, None, reasons)

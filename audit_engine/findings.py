@@ -85,7 +85,7 @@ class Finding:
         )
 
 
-class _Explainer:
+class Explainer:
     """Renders derivation chains with memoisation and bounded length."""
 
     def __init__(self, program: Program, ev: Evaluation):
@@ -146,7 +146,7 @@ class _Explainer:
 def build_findings(program: Program, ev: Evaluation, map_id: str,
                    locate: Callable[[str, str], Location]) -> list[Finding]:
     """One finding per (rule, subject), sorted by severity, rule id, subject."""
-    ex = _Explainer(program, ev)
+    ex = Explainer(program, ev)
     best: dict[tuple[str, str], Match] = {}
     for m in ev.matches:
         body = program.bodies[m.body]
