@@ -160,6 +160,7 @@ def test_explain_fired_and_not_fired(cli) -> None:
     assert "fired" in fired and "engagement-events is PHI" in fired
     not_fired = cli("explain", PORTAL_V1, "HDF-003", "view-results").stdout
     assert "did not fire" in not_fired and "audit_logging" in not_fired
+    assert "runs on system portal, which applies control portal-audit" in not_fired  # why the blocker exists
 
 
 def test_checklist(cli) -> None:
