@@ -26,7 +26,11 @@ def findings_table(findings: Sequence[Finding], title: str | None = None) -> Tab
     table.add_column("subject", overflow="fold")
     table.add_column("message", overflow="fold", ratio=1)
     table.add_column("line", justify="right", no_wrap=True)
+    previous = None
     for f in sorted(findings, key=Finding.sort_key):
+        if previous is not None and f.severity != previous:
+            table.add_section()  # one group per severity
+        previous = f.severity
         sev = Text(f.severity, style=STYLE[f.severity])
         msg = f.message + (" [waived]" if f.waived else "")
         table.add_row(sev, f.rule_id, f.subject, msg, str(f.location.line))
