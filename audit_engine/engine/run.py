@@ -82,6 +82,12 @@ class _Run:
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
         self._inverse = {name: {e: u for u, e in b.aliases.items()} for name, b in program.bodies.items()}
+        self._order = {name: tuple(b.aliases) for name, b in program.bodies.items()}
+        # per derivation: (type, [(field, alias, source field or None, literal)]) to build facts fast
+        self._asserts = {
+            did: (d.fact, [(k, v.alias, v.field, None) if isinstance(v, Ref) else (k, None, None, v)
+                           for k, v in d.assert_.items()])
+            for did, (_, d) in program.derivations.items()}
         self.sessions: list[_durable.Session] = []
         self.asserted: list[set[int]] = []
         self.shard_of: dict[Any, int] = {}  # touchpoint id -> session index
@@ -186,30 +192,24 @@ class _Run:
 
     def _collect(self, fired: list[dict[str, dict[str, Any]]]) -> list[int]:
         new_facts: list[int] = []
+        bodies, index, facts = self.p.bodies, self.index, self.ev.facts
         for activation in fired:
             for name, frame in activation.items():
-                body = self.p.bodies[name]
                 inverse = self._inverse[name]
-                bound = {inverse[a]: self.index[f["id"]] for a, f in frame.items() if a in inverse}
-                match = Match(name, tuple((u, bound[u]) for u in body.aliases))
+                bound = {inverse[a]: index[f["id"]] for a, f in frame.items() if a in inverse}
+                match = Match(name, tuple((u, bound[u]) for u in self._order[name]))
+                body = bodies[name]
                 if body.kind == "check":
                     self.ev.matches.append(match)
                     continue
-                fact = self._derive(body.owner, bound)
-                idx, new = self._add(fact)
+                ftype, spec = self._asserts[body.owner]
+                values: dict[str, Any] = {}
+                for k, alias, src, literal in spec:
+                    v = facts[bound[alias]].values.get(src) if alias is not None else literal
+                    if v is not None:
+                        values[k] = v
+                idx, new = self._add(Fact(ftype, values))
                 self.ev.justifications.setdefault(idx, []).append(match)
                 if new:
                     new_facts.append(idx)
         return new_facts
-
-    def _derive(self, derivation_id: str, bound: dict[str, int]) -> Fact:
-        _, d = self.p.derivations[derivation_id]
-        values: dict[str, Any] = {}
-        for k, v in d.assert_.items():
-            if isinstance(v, Ref):
-                src = self.ev.facts[bound[v.alias]].values.get(v.field)
-                if src is not None:
-                    values[k] = src
-            else:
-                values[k] = v
-        return Fact(d.fact, values)
