@@ -90,21 +90,42 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+# Ref.alias / Op.name are computed properties of the schema models; remembering them
+# per object (the pack models are frozen) is only a speed-up.
+_REFS: dict[int, tuple[Ref, str, str]] = {}
+_OPS: dict[int, tuple[Op, str, Any]] = {}
+
+
+def _ref_parts(r: Ref) -> tuple[str, str]:
+    hit = _REFS.get(id(r))
+    if hit is None or hit[0] is not r:
+        hit = _REFS[id(r)] = (r, r.alias, r.field)
+    return hit[1], hit[2]
+
+
+def _op_parts(op: Op) -> tuple[str, Any]:
+    hit = _OPS.get(id(op))
+    if hit is None or hit[0] is not op:
+        hit = _OPS[id(op)] = (op, op.name, op.operand)
+    return hit[1], hit[2]
+
+
 def _operand(value: Any, bindings: Mapping[str, Fact], params: Mapping[str, int]) -> Any:
     """A literal, a parameter, or the field of a bound fact (_ABSENT if it has none)."""
     if isinstance(value, Ref):
-        return _get(bindings[value.alias].values, value.field)
+        alias, fld = _ref_parts(value)
+        return _get(bindings[alias].values, fld)
     if isinstance(value, Param):
         return params[value.param]
     return value
 
 
-def test_holds(test: Any, v: Any, bindings: Mapping[str, Fact], params: Mapping[str, int]) -> bool:
+def holds(test: Any, v: Any, bindings: Mapping[str, Fact], params: Mapping[str, int]) -> bool:
     """Does field value ``v`` (maybe _ABSENT) pass ``test``?"""
     if not isinstance(test, Op):  # a bare literal, ref or param: equality
         w = _operand(test, bindings, params)
         return v is not _ABSENT and w is not _ABSENT and _eq(v, w)
-    name, arg = test.name, test.operand
+    name, arg = _op_parts(test)
     if name == "eq":
         w = _operand(arg, bindings, params)
         return v is not _ABSENT and w is not _ABSENT and _eq(v, w)
@@ -127,14 +148,14 @@ def test_holds(test: Any, v: Any, bindings: Mapping[str, Fact], params: Mapping[
     if name == "has_any":
         return isinstance(v, (list, tuple)) and any(_eq(x, a) for x in v for a in arg)
     if name == "any_of":
-        return any(test_holds(t, v, bindings, params) for t in arg)
+        return any(holds(t, v, bindings, params) for t in arg)
     raise ValueError(f"unknown operator {name}")
 
 
 def condition_holds(cond: Condition, fact: Fact, bindings: Mapping[str, Fact], params: Mapping[str, int]) -> bool:
     if fact.type != cond.fact:
         return False
-    return all(test_holds(t, _get(fact.values, f), bindings, params) for f, t in cond.where.items())
+    return all(holds(t, _get(fact.values, f), bindings, params) for f, t in cond.where.items())
 
 
 # --- strata ----------------------------------------------------------------------
@@ -221,17 +242,21 @@ class Interpreter:
     # one body -------------------------------------------------------------------------
 
     def _candidates(self, store: _Store, cond: Condition, bindings: Mapping[str, Fact]) -> list[Fact] | None:
-        """Facts that may pass ``cond``; None means "none can"."""
-        if not self.naive:  # the index only pre-selects: every test is applied afterwards
-            for fname, test in cond.where.items():
-                arg = test.eq if isinstance(test, Op) and test.name == "eq" else test
-                if isinstance(arg, Op):
-                    continue
-                w = _operand(arg, bindings, self.params)
-                if w is _ABSENT:
-                    return None  # an equality test with an absent operand fails for every fact
-                return store.lookup(cond.fact, fname, w)
-        return store.by_type.get(cond.fact, [])
+        """Facts that may pass ``cond`` (a superset of those that do); None: none can."""
+        if self.naive:
+            return store.by_type.get(cond.fact, [])
+        best: list[Fact] | None = None
+        for fname, test in cond.where.items():  # the index only pre-selects: every test is applied afterwards
+            arg = _op_parts(test)[1] if isinstance(test, Op) and _op_parts(test)[0] == "eq" else test
+            if isinstance(arg, Op):
+                continue
+            w = _operand(arg, bindings, self.params)
+            if w is _ABSENT:
+                return None  # an equality test with an absent operand fails for every fact
+            found = store.lookup(cond.fact, fname, w)
+            if best is None or len(found) < len(best):
+                best = found
+        return store.by_type.get(cond.fact, []) if best is None else best
 
     def matches(self, store: _Store, body: list) -> Iterable[dict[str, Fact]]:
         """Every binding of ``body``'s positive aliases (``_i`` for unnamed conditions)."""
