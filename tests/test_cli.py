@@ -64,6 +64,8 @@ def test_params_override_defaults(cli) -> None:
     (["audit", PORTAL_V1, "--no-store", "--only", "HDF-0001"], "did you mean"),
     (["audit", PORTAL_V1, "--no-store", "--fromat", "json"], "Did you mean '--format'"),
     (["audti", PORTAL_V1], "Did you mean 'audit'"),
+    (["audit", PORTAL_V1, "--no-store", "--format", "jsn"], "Did you mean 'json'"),
+    (["audit", PORTAL_V1, "--no-store", "--fail-on", "hihg"], "Did you mean 'high'"),
     (["rules", "show", "HDF-01"], "did you mean"),
     (["audit", "does-not-exist.yaml", "--no-store"], "does-not-exist.yaml"),
 ])

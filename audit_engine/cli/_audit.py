@@ -7,7 +7,7 @@ import os
 import click
 
 from . import cli
-from ._common import fail_on_option, ruleset_options, threshold_reached, write_output
+from ._common import Choice, fail_on_option, ruleset_options, threshold_reached, write_output
 
 FORMATS = ["table", "json", "sarif", "junit", "markdown", "html"]
 
@@ -32,7 +32,7 @@ def render(fmt: str, results: list, fail_on: str, color: bool = False) -> str:
 
 @cli.command()
 @click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @fail_on_option(default=None)
 @click.option("--db", help="SQLAlchemy URL of the findings store [default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")

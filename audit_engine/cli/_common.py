@@ -13,6 +13,18 @@ from ..errors import AuditEngineError, did_you_mean
 SEVERITIES = ["critical", "high", "medium", "low", "none"]
 
 
+class Choice(click.Choice):
+    """A choice that suggests the closest valid value."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            hints = did_you_mean(str(value), [str(c) for c in self.choices], n=1)
+            hint = f" Did you mean '{hints[0]}'?" if hints else ""
+            self.fail(f"'{value}' is not one of {', '.join(map(str, self.choices))}.{hint}", param, ctx)
+
+
 class AuditEngineGroup(click.Group):
     """A group that suggests close command names and turns library errors into exit 2."""
 
@@ -33,7 +45,7 @@ class AuditEngineGroup(click.Group):
 
 
 def fail_on_option(default: str | None = "high") -> Callable:
-    return click.option("--fail-on", type=click.Choice(SEVERITIES), default=default, show_default=True,
+    return click.option("--fail-on", type=Choice(SEVERITIES), default=default, show_default=True,
                         help="Exit 1 when an unwaived finding is at or above this severity.")
 
 

@@ -7,7 +7,7 @@ import os
 import click
 
 from . import cli
-from ._common import ruleset_options, write_output
+from ._common import Choice, ruleset_options, write_output
 
 
 def _side(arg: str, ruleset, db: str | None):
@@ -31,7 +31,7 @@ def _side(arg: str, ruleset, db: str | None):
 @cli.command()
 @click.argument("old")
 @click.argument("new")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(["table", "json", "markdown"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 @click.option("--db", help="Findings store, for MAP_ID@VERSION arguments.")
 @ruleset_options

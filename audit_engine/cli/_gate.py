@@ -7,7 +7,7 @@ import os
 import click
 
 from . import cli
-from ._common import ruleset_options, write_output
+from ._common import Choice, ruleset_options, write_output
 
 
 def _baseline(arg: str | None, map_id: str, version: str, db: str, no_store: bool):
@@ -49,7 +49,7 @@ def _baseline(arg: str | None, map_id: str, version: str, db: str, no_store: boo
 @click.option("--db", help="SQLAlchemy URL of the findings store "
                            "[default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
 @click.option("--no-store", is_flag=True, help="Do not record this run in the findings store.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @ruleset_options
 def gate(map_file: str, policy_file: str, baseline: str | None, waivers_file: str | None, db: str | None,

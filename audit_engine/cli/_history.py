@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from . import cli
-from ._common import write_output
+from ._common import Choice, write_output
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 COLORS = {"critical": "#8b0000", "high": "#d62728", "medium": "#ff9f1c", "low": "#1f77b4", "info": "#9e9e9e"}
@@ -96,7 +96,7 @@ def trend_chart(data: dict[str, Any], fmt: str, output: str) -> None:
 @cli.command()
 @click.argument("map_id", required=False)
 @click.option("--db", help="SQLAlchemy URL of the findings store [default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 def history(map_id: str | None, db: str | None, fmt: str, output: str | None) -> None:
     """List the latest stored run of each map version (of MAP_ID, or of every map)."""
@@ -109,7 +109,7 @@ def history(map_id: str | None, db: str | None, fmt: str, output: str | None) ->
 @cli.command()
 @click.argument("map_id")
 @click.option("--db", help="SQLAlchemy URL of the findings store [default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "png", "svg"]), default="table",
+@click.option("--format", "fmt", type=Choice(["table", "json", "png", "svg"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout (required for png/svg).")
 def trend(map_id: str, db: str | None, fmt: str, output: str | None) -> None:

@@ -8,7 +8,7 @@ import textwrap
 import click
 
 from . import cli
-from ._common import ruleset_options, write_output
+from ._common import Choice, ruleset_options, write_output
 
 
 @cli.group()
@@ -21,7 +21,7 @@ def _all_rules(ruleset):
 
 
 @rules.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True)
 @ruleset_options
 def rules_list(fmt: str, ruleset, config) -> None:
     """Every rule: id, pack, severity, title."""
@@ -113,7 +113,7 @@ def rules_test(paths: tuple[str, ...], verbose: bool) -> None:
 
 
 @rules.command("coverage")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True)
 @ruleset_options
 def rules_coverage(fmt: str, ruleset, config) -> None:
     """Which cited requirements the rules check, and which need a manual review."""
@@ -139,7 +139,7 @@ def rules_coverage(fmt: str, ruleset, config) -> None:
 @click.argument("map_file", type=click.Path(dir_okay=False))
 @click.argument("rule_id")
 @click.argument("subject")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(["text", "json"]), default="text", show_default=True)
 @ruleset_options
 def explain(map_file: str, rule_id: str, subject: str, fmt: str, ruleset, config) -> None:
     """Why RULE_ID fired for SUBJECT (the derivation chain), or why it did not."""
@@ -172,7 +172,7 @@ def explain(map_file: str, rule_id: str, subject: str, fmt: str, ruleset, config
 
 @cli.command()
 @click.argument("map_file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True)
 @ruleset_options
 def checklist(map_file: str, fmt: str, ruleset, config) -> None:
     """Score a map against the source guide's seven-item quick-start checklist."""
