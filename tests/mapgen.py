@@ -176,6 +176,13 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
                 access.append(a)
             t["data_access"] = access
         g.opt(t, "controls", lambda: g.refs(control_ids))
+        if g.coin(0.25):  # a bedside archetype, so that rules needing several rare values at once fire
+            t.update(context="patient_care", time_pressure="high", authentication=r.choice(["unique", "unique", "sso"]))
+            clinical = [s["id"] for s in stakeholders if s["group"] == "clinical"]
+            if clinical:
+                t["stakeholder"] = r.choice(clinical)
+            if data_ids:
+                t.setdefault("data_access", []).append({"data": r.choice(data_ids), "actions": ["create", "modify"][: r.randint(1, 2)]})
         g.flag(t, "clinical_decision")
         g.flag(t, "safety_critical")
         g.flag(t, "verification")
