@@ -28,6 +28,7 @@ class FactType:
     entity: str | None = None  # the map entity kind whose `id` this fact carries
     derived: bool = False
     doc: str = ""
+    required: frozenset[str] = frozenset()  # fields every fact of this type has
 
 
 def _t(name: str, describe: str, entity: str | None = None, doc: str = "", /, **fields: FieldKind) -> FactType:
@@ -87,6 +88,23 @@ BASE_FACT_TYPES: dict[str, FactType] = {
     )
 }
 
+
+# Fields every fact of a type has: ids, references the format requires, booleans and
+# values with defaults. The rest may be absent.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "map": ("id", "name", "version"), "stakeholder": ("id", "name", "group"), "stage": ("id", "name", "index"),
+    "system": ("id", "name", "operator", "baa", "ehr", "shared_workstation"),
+    "data": ("id", "name", "classification"), "control": ("id", "name", "type"),
+    "touchpoint": ("id", "name", "stage", "stakeholder", "clinical_decision", "safety_critical", "verification"),
+    "failure_mode": ("id", "touchpoint"), "flow": ("id", "from", "to", "encrypted"),
+    "checkpoint": ("id", "name", "type"), "training": ("id", "name", "competency_check", "mentoring"),
+    "channel": ("id", "name", "closes_loop"), "access": ("touchpoint", "data"),
+}
+BASE_FACT_TYPES = {
+    name: FactType(t.name, t.fields, t.describe, t.entity, t.derived, t.doc,
+                   frozenset(_REQUIRED.get(name, tuple(t.fields))))  # relation facts: every field
+    for name, t in BASE_FACT_TYPES.items()
+}
 
 # Facts that belong to one touchpoint, and the field that names it. The engine keeps
 # each group of touchpoints in its own state (see packs/_shards.py).

@@ -131,7 +131,9 @@ def holds(test: Any, v: Any, bindings: Mapping[str, Fact], params: Mapping[str, 
         return v is not _ABSENT and w is not _ABSENT and _eq(v, w)
     if name == "ne":
         w = _operand(arg, bindings, params)
-        return v is _ABSENT or w is _ABSENT or not _eq(v, w)
+        if isinstance(arg, Ref):  # against a field of another fact: both must be set
+            return v is not _ABSENT and w is not _ABSENT and not _eq(v, w)
+        return v is _ABSENT or not _eq(v, w)
     if name in ("lt", "le", "gt", "ge"):
         w = _operand(arg, bindings, params)
         if not (_is_number(v) and _is_number(w)):

@@ -96,10 +96,13 @@ def test_shipped_packs_agree_with_the_reference(m: dict[str, Any]) -> None:
 
 
 def _param_overrides() -> st.SearchStrategy[dict[str, int]]:
-    # a few values per parameter (each combination is one compiled rule set in the process)
-    values = {name: st.sampled_from(sorted({max(1, default // 2), default, default + 1, 1, 90}))
-              for name, default in SHIPPED_PARAMS.items()}
-    return st.fixed_dictionaries({}, optional=values)
+    # A handful of override sets: each one is a new rule set in the C engine, and
+    # durable-rules' create_ruleset fails now and then (error 102) once a process has
+    # created many (reported; see the module docstring of test_engine_regressions.py).
+    names = sorted(SHIPPED_PARAMS)
+    sets = [{n: 1 for n in names}, {n: 90 for n in names}, {n: SHIPPED_PARAMS[n] + 1 for n in names},
+            {n: max(1, SHIPPED_PARAMS[n] // 2) for n in names}, {names[0]: 7}]
+    return st.sampled_from(sets)
 
 
 @SOME
@@ -314,7 +317,7 @@ def test_the_synthetic_pack_has_the_strata_it_is_meant_to_have(synthetic_pack: s
 
 
 @MANY
-@given(m=mapgen.journey_maps(), lo=st.sampled_from([0, 1, 15, 30, 60]), hi=st.sampled_from([0, 2, 15, 60, 61]),
+@given(m=mapgen.journey_maps(), lo=st.sampled_from([0, 15, 60]), hi=st.sampled_from([2, 60]),
        shard=st.sampled_from([None, 1, 3]))
 def test_synthetic_pack_agrees_with_the_reference(synthetic_pack: str, m: dict[str, Any], lo: int, hi: int,
                                                   shard: int | None) -> None:

@@ -26,7 +26,8 @@ import durable_rules_engine as _dre
 from ..errors import CapacityError, EngineError
 
 _NOT_HANDLED, _OBSERVED = 1, 2
-_MAX_LIVE_STATES = 1000  # durable-rules fails at 1,024 live states per ruleset
+_MAX_LIVE_STATES = 1000
+_CREATE_ATTEMPTS = 5  # durable-rules fails at 1,024 live states per ruleset
 
 # durable-rules keeps rulesets in process-global tables; mirror that here, once.
 _LOCK = threading.RLock()
@@ -61,11 +62,16 @@ def ruleset_handle(name: str, definition: dict[str, Any]) -> int:
     with _LOCK:
         handle = _HANDLES.get(name)
         if handle is None:
-            full = {**definition, OPEN_RULE: {"all": [{"x7": {"T": _OPEN_TYPE}}]}}
-            try:
-                handle = _dre.create_ruleset(name, json.dumps(full))
-            except Exception as exc:  # the C engine raises its own error type
-                raise _engine_error(exc, "compile the rule packs") from None
+            full = json.dumps({**definition, OPEN_RULE: {"all": [{"x7": {"T": _OPEN_TYPE}}]}})
+            for attempt in range(_CREATE_ATTEMPTS):
+                try:
+                    handle = _dre.create_ruleset(name, full)
+                    break
+                except Exception as exc:  # the C engine raises its own error type
+                    # durable-rules intermittently reports error 102 for a valid ruleset once a
+                    # process has created several (it reads uninitialised memory); a retry helps.
+                    if "error code: 102" not in str(exc) or attempt == _CREATE_ATTEMPTS - 1:
+                        raise _engine_error(exc, "compile the rule packs") from None
             _HANDLES[name] = handle
             _LIVE[handle] = 0
         return handle

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..engine._fnv import slot0_aliases
+from ..errors import did_you_mean
 from ..facts import BASE_FACT_TYPES, FactType
 from . import _shards
 from .schema import Condition, Derivation, Not, Op, Pack, Param, Ref, Rule
@@ -113,7 +114,25 @@ def _derived_types(packs: Iterable[Pack], problems: list[Problem]) -> dict[str, 
                                         f"{sorted(prev.fields)} elsewhere"))
                 continue
             desc = "{" + d.fact + "." + next(iter(d.assert_)) + "} is " + d.fact.replace("_", " ")
-            types[d.fact] = FactType(d.fact, fields, prev.describe if prev else desc, None, True, d.because)
+            types[d.fact] = FactType(d.fact, fields, prev.describe if prev else desc, None, True, d.because,
+                                     frozenset(fields))
+    # a derived field is always set when every derivation asserts a literal or an always-set field
+    changed = True
+    while changed:
+        changed = False
+        for pack in packs:
+            for d in pack.derive:
+                t = types.get(d.fact)
+                if t is None:
+                    continue
+                for body in d.bodies():
+                    alias_type = {(c.as_ or f"_{i}"): c.fact for i, c in enumerate(body) if isinstance(c, Condition)}
+                    for k, v in d.assert_.items():
+                        if isinstance(v, Ref) and k in t.required:
+                            src = types.get(alias_type.get(v.alias, "")) or BASE_FACT_TYPES.get(alias_type.get(v.alias, ""))
+                            if src is None or v.field not in src.required:
+                                t = types[d.fact] = dataclasses.replace(t, required=t.required - {k})
+                                changed = True
     return types
 
 
@@ -176,17 +195,22 @@ class _BodyCompiler:
         self.problems.append(Problem(self.pack.pack, self.path + sub, message))
 
     def compile(self, body: list) -> list[dict[str, Any]] | None:
-        out: list[dict[str, Any]] = []
+        out: list[tuple[str, list[dict[str, Any]]]] = []
+        tests_of: dict[str, list[dict[str, Any]]] = {}
+        self.required: dict[str, set[str]] = {}  # alias -> fields a non-equality join reads
+        self._negated = False
         n_pos = 0
         before = len(self.problems)
         for i, cond in enumerate(body):
             if isinstance(cond, Not):
-                inner = self._condition(cond.not_, (i, "not"), negated=True)
+                self._negated = True
+                inner = self._condition(cond.not_, (i, "not"))
+                self._negated = False
                 if inner is not None:
-                    out.append({next(self._names) + "$not": inner})
+                    out.append((next(self._names) + "$not", inner))
             else:
                 n_pos += 1
-                inner = self._condition(cond, (i,), negated=False)
+                inner = self._condition(cond, (i,))
                 alias = cond.as_ or f"_{i}"
                 if cond.as_ in self.aliases:
                     self.problem((i, "as"), f"alias '{cond.as_}' is used twice in one body")
@@ -194,25 +218,30 @@ class _BodyCompiler:
                 self.aliases[alias] = engine_alias
                 self.alias_types[alias] = cond.fact
                 if inner is not None:
-                    out.append({engine_alias: inner})
+                    tests_of[alias] = inner
+                    out.append((engine_alias, inner))
+        for alias, fields in self.required.items():  # facts without them can never match
+            tests_of.get(alias, []).extend({"$ex": {f: 1}} for f in sorted(fields))
         if n_pos > MAX_FACTS_PER_BODY:
             self.problem((), f"a body joins {n_pos} facts; the engine allows at most {MAX_FACTS_PER_BODY}")
-        return out if len(self.problems) == before else None
+        if len(self.problems) != before:
+            return None
+        return [{name: tests[0] if len(tests) == 1 else {"$and": tests}} for name, tests in out]
 
-    def _condition(self, cond: Condition, sub: tuple, negated: bool) -> dict[str, Any] | None:
+    def _condition(self, cond: Condition, sub: tuple) -> list[dict[str, Any]] | None:
+        """The condition's tests: the type, then every join, then the other tests (durable-rules
+        ignores a join test written after an alpha ``$or`` in the same condition)."""
         ftype = self.types.get(cond.fact) or BASE_FACT_TYPES.get(cond.fact)
         if ftype is None:
-            from ..errors import did_you_mean
-
             hint = did_you_mean(cond.fact, list(BASE_FACT_TYPES) + list(self.types))
             self.problem(sub + ("fact",), f"unknown fact type '{cond.fact}'"
                          + (f" (did you mean '{hint[0]}'?)" if hint else ""))
             return None
-        tests: list[dict[str, Any]] = [{TYPE_FIELD: cond.fact}]
+        joins: list[dict[str, Any]] = []
+        alphas: list[dict[str, Any]] = []
+        self._guards: set[str] = set()  # fields of this fact a non-equality join reads
         for fname, test in cond.where.items():
             if fname not in ftype.fields:
-                from ..errors import did_you_mean
-
                 hint = did_you_mean(fname, ftype.fields)
                 self.problem(sub + ("where", fname), f"fact '{cond.fact}' has no field '{fname}'"
                              + (f" (did you mean '{hint[0]}'?)" if hint else "")
@@ -221,69 +250,122 @@ class _BodyCompiler:
             self.used.setdefault(cond.fact, set()).add(engine_field(fname))
             compiled = self._test(engine_field(fname), test, ftype.fields[fname], sub + ("where", fname))
             if compiled is not None:
-                tests.append(compiled)
+                is_join, expr = compiled
+                (joins if is_join else alphas).append(expr)
+        alphas.extend({"$ex": {f: 1}} for f in sorted(self._guards))
+        tests = [{TYPE_FIELD: cond.fact}] + joins + alphas
         if len(tests) > MAX_TESTS_PER_CONDITION:
             self.problem(sub, f"a condition has {len(tests)} tests; the engine allows at most {MAX_TESTS_PER_CONDITION}")
         self.used.setdefault(cond.fact, set())
-        return tests[0] if len(tests) == 1 else {"$and": tests}
+        return tests
 
-    def _operand(self, value: Any, sub: tuple) -> tuple[bool, Any]:
-        """(is_join, compiled operand)."""
+    def _operand(self, value: Any, sub: tuple) -> tuple[Any, str] | None:
+        """(compiled operand, its kind), or None after reporting a problem."""
         if isinstance(value, Ref):
             if value.alias not in self.aliases:
                 self.problem(sub, f"'{value.ref}' refers to alias '{value.alias}', which no earlier positive "
                                   "condition of this body defines")
-                return False, None
+                return None
             ftype = self.alias_types[value.alias]
             fields = (self.types.get(ftype) or BASE_FACT_TYPES[ftype]).fields
             if value.field not in fields:
                 self.problem(sub, f"'{value.ref}': fact '{ftype}' has no field '{value.field}'")
-                return False, None
+                return None
             self.used.setdefault(ftype, set()).add(engine_field(value.field))
-            return True, {self.aliases[value.alias]: engine_field(value.field)}
+            return {self.aliases[value.alias]: engine_field(value.field)}, fields[value.field]
         if isinstance(value, Param):
             if value.param not in self.params:
                 self.problem(sub, f"unknown parameter '{value.param}' (declare it under 'parameters')")
-                return False, None
-            return False, self.params[value.param]
-        return False, value
+                return None
+            return self.params[value.param], "int"
+        return value, _literal_kind(value)
 
-    def _test(self, f: str, test: Any, kind: str, sub: tuple) -> dict[str, Any] | None:
+    def _kind_ok(self, field_kind: str, operand_kind: str, sub: tuple, what: str) -> bool:
+        """durable-rules coerces types in comparisons (false == 0, "0" == 0): refuse mixed kinds."""
+        if _KIND_CLASS.get(field_kind) == _KIND_CLASS.get(operand_kind):
+            return True
+        self.problem(sub, f"{what} compares a {_KIND_NAME[field_kind]} field with a {_KIND_NAME[operand_kind]}")
+        return False
+
+    def _test(self, f: str, test: Any, kind: str, sub: tuple) -> tuple[bool, dict[str, Any]] | None:
+        """(is it a join?, the compiled test)."""
         if not isinstance(test, Op):
-            _, v = self._operand(test, sub)
-            return None if v is None else {f: v}
+            test = Op(eq=test)
         name, operand = test.name, test.operand
         absent = {"$nex": {f: 1}}
         if name == "any_of":
+            if any(isinstance(t.operand, Ref) for t in operand):
+                self.problem(sub, "any_of cannot hold a {ref: ...}: write the alternatives with when_any")
+                return None
             parts = [self._test(f, t, kind, sub + ("any_of", k)) for k, t in enumerate(operand)]
-            return None if any(p is None for p in parts) else {"$or": parts}
+            return None if any(p is None for p in parts) else (False, {"$or": [p[1] for p in parts if p]})
         if name == "present":
-            return {"$ex": {f: 1}} if operand else absent
-        if name in ("in", "not_in"):
-            eqs = [{f: v} for v in operand]
-            if name == "in":
-                return eqs[0] if len(eqs) == 1 else {"$or": eqs}
-            neqs = [{"$neq": {f: v}} for v in operand]
-            return {"$or": [absent, neqs[0] if len(neqs) == 1 else {"$and": neqs}]}
-        if name in ("has", "has_any"):
-            if kind != "list":
+            return False, ({"$ex": {f: 1}} if operand else absent)
+        if name in ("in", "not_in", "has", "has_any"):
+            items = operand if isinstance(operand, list) else [operand]
+            item_kind = "str" if name in ("has", "has_any") else kind
+            if name in ("has", "has_any") and kind != "list":
                 self.problem(sub, f"'{name}' tests a list field; this field is a single value (use eq or in)")
                 return None
-            items = [operand] if name == "has" else operand
-            inner = [{"$i": v} for v in items]
-            return {"$iany": {f: inner[0] if len(inner) == 1 else {"$or": inner}}}
-        _, v = self._operand(operand, sub + (name,))
-        if v is None:
+            if name in ("in", "not_in") and kind == "list":
+                self.problem(sub, f"'{name}' compares a single value; this field is a list (use has or has_any)")
+                return None
+            if not all(self._kind_ok(item_kind, _literal_kind(v), sub, f"'{name}'") for v in items):
+                return None
+            if name in ("has", "has_any"):
+                inner = [{"$i": v} for v in items]
+                return False, {"$iany": {f: inner[0] if len(inner) == 1 else {"$or": inner}}}
+            if name == "in":
+                eqs = [{f: v} for v in items]
+                return False, (eqs[0] if len(eqs) == 1 else {"$or": eqs})
+            neqs = [{"$neq": {f: v}} for v in items]
+            return False, {"$or": [absent, neqs[0] if len(neqs) == 1 else {"$and": neqs}]}
+        got = self._operand(operand, sub + (name,))
+        if got is None:
             return None
+        v, operand_kind = got
         if kind == "list":
             self.problem(sub, f"'{name}' compares a single value; this field is a list (use has or has_any)")
             return None
+        if name in ("lt", "le", "gt", "ge") and kind != "int":
+            self.problem(sub, f"'{name}' compares numbers; this field is a {_KIND_NAME[kind]}")
+            return None
+        if not self._kind_ok(kind, operand_kind, sub, f"'{name}'"):
+            return None
+        is_join = isinstance(operand, Ref)
         if name == "eq":
-            return {f: v}
+            return is_join, {f: v}
+        op = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}[name]
+        if is_join:
+            # durable-rules fails (error 311) when either side of a non-equality join is absent:
+            # such a test holds only when both fields are set, so facts without them are kept
+            # out by alpha tests (flat ones: a join nested in an `$and` has crashed the engine).
+            ref_type = self.alias_types[operand.alias]
+            ref_required = (self.types.get(ref_type) or BASE_FACT_TYPES[ref_type]).required
+            if operand.field not in ref_required:
+                if self._negated:
+                    self.problem(sub, f"inside 'not', '{name}' can only compare with a field every "
+                                      f"'{ref_type}' fact has; '{operand.field}' may be absent (test it with "
+                                      "present: true in a derived fact and negate that)")
+                    return None
+                self.required.setdefault(operand.alias, set()).add(engine_field(operand.field))
+            self._guards.add(f)
+            return True, {"$or": [{op: {f: v}}]}
         if name == "ne":
-            return {"$or": [absent, {"$neq": {f: v}}]}
-        op = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}[name]
-        return {op: {f: v}}
+            return False, {"$or": [absent, {"$neq": {f: v}}]}
+        return False, {op: {f: v}}
+
+
+_KIND_CLASS = {"id": "text", "str": "text", "int": "int", "bool": "bool", "list": "list"}
+_KIND_NAME = {"id": "text", "str": "text", "int": "number", "bool": "true/false", "list": "list"}
+
+
+def _literal_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    return "str"
 
 
 def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
