@@ -294,7 +294,7 @@ class _Builder:
         """A scalar with an anchor or an explicit tag."""
         mark = ev.start_mark
         if ev.anchor is not None:
-            self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", bad_value=True)
+            self.problem(mark, "YAML anchors (&name) are not allowed in these files", bad_value=True)
         tag = ev.tag
         if tag is None:
             return self.plain(ev.value, mark) if ev.implicit[0] else ev.value
@@ -302,7 +302,7 @@ class _Builder:
             return ev.value
         if tag in _TYPED_TAGS:
             return self.construct(tag, ev.value, mark)
-        self.problem(mark, f"the YAML tag {_describe_tag(tag)!r} is not allowed in a journey map", bad_value=True)
+        self.problem(mark, f"the YAML tag {_describe_tag(tag)!r} is not allowed in these files", bad_value=True)
         return None
 
     def build(self, raw: bytes) -> Document:
@@ -366,9 +366,9 @@ class _Builder:
                     self.problem(mark, f"the map is nested more than {MAX_DEPTH} levels deep")
                     raise self.error(self.problems)
                 if ev.anchor is not None:
-                    self.problem(mark, "YAML anchors (&name) are not allowed in a journey map", bad_value=True)
+                    self.problem(mark, "YAML anchors (&name) are not allowed in these files", bad_value=True)
                 if ev.tag not in (None, "!", _MAP if cls is MapStart else _SEQ):
-                    message = f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in a journey map"
+                    message = f"the YAML tag {_describe_tag(ev.tag)!r} is not allowed in these files"
                     self.problem(mark, message, bad_value=True)
                 stack.append((cont, kids, kpos, key, kmark, cpos))
                 if cls is MapStart:
@@ -380,7 +380,7 @@ class _Builder:
                 continue
             elif cls is AliasEvent:
                 pos = ev.start_mark
-                message = "YAML aliases (*name) are not allowed in a journey map: write the value out"
+                message = "YAML aliases (*name) are not allowed in these files: write the value out"
                 self.problem(pos, message, bad_value=True)
                 value = None
             elif cls is DocumentStartEvent:

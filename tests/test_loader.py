@@ -328,7 +328,7 @@ def test_billion_laughs_is_rejected_quickly() -> None:
     for i in range(1, 10):
         lol += f"l{i}: &l{i} [" + ", ".join([f"*{'a' if i == 1 else f'l{i - 1}'}"] * 9) + "]\n"
     found = errors_of(BASE + lol)
-    assert found[0] == "map.yaml:22:4: YAML anchors (&name) are not allowed in a journey map"
+    assert found[0] == "map.yaml:22:4: YAML anchors (&name) are not allowed in these files"
     assert len(found) <= 100
 
 

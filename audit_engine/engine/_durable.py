@@ -45,6 +45,7 @@ _ERRORS = {
     304: "a rule joins more than 16 facts",
     113: "a condition has too many join tests",
     106: "the rule set has more than 4,096 rules",
+    107: "too many rules share the engine's internal tables (error 107)",
     108: "more than 256 rules share an identical condition",
 }
 
@@ -53,7 +54,7 @@ def _engine_error(exc: Exception, what: str) -> EngineError:
     text = str(exc)
     code = next((c for c in _ERRORS if f"error code: {c}" in text), None)
     detail = _ERRORS.get(code, text) if code else text
-    cls = CapacityError if code in (302, 303, 304, 106, 108) else EngineError
+    cls = CapacityError if code in (302, 303, 304, 106, 107, 108) else EngineError
     return cls(f"the rule engine could not {what}: {detail} (durable-rules: {text}); no findings were produced")
 
 
