@@ -19,19 +19,10 @@ may run where without changing any result:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..facts import ANCHOR_FIELDS
-from .schema import Condition, Derivation, Not, Op, Ref
-
-
-@dataclass(frozen=True)
-class ShardPlan:
-    anchored: dict[str, str]  # fact type -> the field holding its touchpoint id
-    local_bodies: frozenset[int]  # ids of (owner, alternative) bodies, see `body_key`
-    types_in_shards: frozenset[str]  # types local bodies use
-    types_in_global: frozenset[str]  # types global bodies use
+from .schema import Derivation, Not, Op, Ref
 
 
 class _Terms:
@@ -131,4 +122,4 @@ def conditions_types(body: list) -> set[str]:
     return {(c.not_.fact if isinstance(c, Not) else c.fact) for c in body}
 
 
-__all__ = ["ShardPlan", "plan", "anchor_class", "conditions_types", "Condition"]
+__all__ = ["plan", "anchor_class", "conditions_types"]
