@@ -41,9 +41,10 @@ def summary_line(findings: Sequence[Finding]) -> str:
     s = summarize(findings)
     parts = [f"{s[k]} {k}" for k in SEVERITY_ORDER if s[k]]
     waived = sum(1 for f in findings if f.waived)
-    text = ", ".join(parts) if parts else "no findings"
-    return f"{s['total']} finding{'s' if s['total'] != 1 else ''}" + (f" ({text})" if parts else "") + \
-        (f"; {waived} waived" if waived else "")
+    if not findings:
+        return "no findings"
+    text = f"{s['total']} open finding{'s' if s['total'] != 1 else ''}" + (f" ({', '.join(parts)})" if parts else "")
+    return text + (f"; {waived} waived" if waived else "")
 
 
 def render(results: Sequence[AuditResult], width: int | None = None, color: bool = False) -> str:
