@@ -22,3 +22,11 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None) 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def ruleset():
+    """The shipped packs with default parameters, compiled once per test session."""
+    from audit_engine.audit import RuleSet
+
+    return RuleSet.load()

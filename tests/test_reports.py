@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from junitparser import Failure, JUnitXml
 
-from audit_engine.audit import RuleSet, audit_file
+from audit_engine.audit import audit_file
 from audit_engine.errors import UsageError
 from audit_engine.gate import GatePolicy, evaluate_gate
 from audit_engine.report import render_format
@@ -49,11 +49,6 @@ touchpoints:
     authentication: shared
     data_access: [{data: chart, actions: [view]}]
 """
-
-
-@pytest.fixture(scope="module")
-def ruleset() -> RuleSet:
-    return RuleSet.load()
 
 
 @pytest.fixture

@@ -18,11 +18,6 @@ PORTAL_V2 = CONFORMANCE / "patient-portal.v2.yaml"
 TODAY = dt.date(2026, 6, 1)
 
 
-@pytest.fixture(scope="module")
-def ruleset() -> RuleSet:
-    return RuleSet.load()
-
-
 @pytest.fixture
 def portal(ruleset, tmp_path):
     """A fresh audit of patient-portal v2 (copied to tmp_path, so no waiver file sits beside it)."""
