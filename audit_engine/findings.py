@@ -147,17 +147,18 @@ def build_findings(program: Program, ev: Evaluation, map_id: str,
                    locate: Callable[[str, str], Location]) -> list[Finding]:
     """One finding per (rule, subject), sorted by severity, rule id, subject."""
     ex = Explainer(program, ev)
-    best: dict[tuple[str, str], Match] = {}
+    best: dict[tuple[str, str], tuple[tuple, Match]] = {}  # (rule, subject) -> (canonical key, match)
     for m in ev.matches:
         body = program.bodies[m.body]
         _, rule = program.rules[body.owner]
         alias, fld = rule.subject.split(".", 1)
         subject = str(ex.values(m.fact_of(alias)).get(fld))
         key = (rule.id, subject)
-        if key not in best or ex.match_key(m) < ex.match_key(best[key]):
-            best[key] = m
+        mkey = ex.match_key(m)
+        if key not in best or mkey < best[key][0]:
+            best[key] = (mkey, m)
     out: list[Finding] = []
-    for (rule_id, subject), m in best.items():
+    for (rule_id, subject), (_, m) in best.items():
         pack, rule = program.rules[rule_id]
         ctx = ex.context(m)
         evidence: list[str] = []
