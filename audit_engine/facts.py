@@ -1,118 +1,184 @@
 """Step 3 of the pipeline: a validated journey map becomes base facts.
 
-Each entity becomes one fact of its kind with its scalar attributes (absent optional
-values are left out, never null); each list of references becomes one small relation
-fact per item, so that rules join on equality (which the engine hashes) instead of
-scanning lists. Lists of enum values stay on the fact (``has`` / ``has_any`` tests).
-Nothing here decides what is compliant: derived facts (PHI, effective controls...)
-are asserted by the rules in the engine.
+The fact vocabulary is read off the models (``model.py`` is the one table): each
+entity becomes one fact of its kind with its scalar fields (absent optional values are
+left out, never null; fields marked ``NOT_A_FACT`` are never facts); each list of
+references becomes one small relation fact per item (``Ref.relation``), so that rules
+join on equality (which the engine hashes) instead of scanning lists; lists of enum
+values stay on the fact (``has`` / ``has_any`` tests) and, where the model says so
+(``ListRelation``), are also relations. Nothing here decides what is compliant:
+derived facts (PHI, effective controls...) are asserted by the rules in the engine.
+
+:func:`fact_builder` builds only the fact types and fields a rule program reads.
 """
 
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal, get_args, get_origin
 
-from .model import JourneyMap
+from pydantic import BaseModel
+
+from .model import ENTITIES, NOT_A_FACT, FailureMode, JourneyMap, ListRelation, Ref, Touchpoint
 
 FieldKind = Literal["id", "str", "int", "bool", "list"]
 
 
 @dataclass(frozen=True)
 class FactType:
-    """The shape of one kind of fact: its fields, and how to describe one in evidence."""
+    """The shape of one kind of fact: its fields and their kinds."""
 
     name: str
     fields: dict[str, FieldKind]
-    describe: str
-    entity: str | None = None  # the map entity kind whose `id` this fact carries
+    entity: str | None = None  # the subject kind whose `id` this fact carries
     derived: bool = False
     doc: str = ""
     required: frozenset[str] = frozenset()  # fields every fact of this type has
 
 
-def _t(name: str, describe: str, entity: str | None = None, doc: str = "", /, **fields: FieldKind) -> FactType:
-    return FactType(name, dict(fields), describe, entity, False, doc)
+@dataclass(frozen=True)
+class _Column:
+    """How one fact field is read from a model instance."""
 
+    name: str  # fact field
+    attr: str  # model attribute
+    kind: FieldKind
+    required: bool
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """A relation fact read from a list field: ``{owner: id, item: value}`` per value."""
+
+    name: str
+    owner: str
+    item: str
+    attr: str
+    item_kind: FieldKind
+    lists: tuple[str, ...] = ()
+
+
+@dataclass
+class _Plan:
+    """How facts are read from one model: its entity fact, relations, nested facts."""
+
+    fact: str
+    columns: list[_Column]
+    relations: list[_Relation] = field(default_factory=list)
+    nested: list[tuple[str, "_Plan"]] = field(default_factory=list)  # (attribute, plan of each item)
+
+
+def _unwrap(tp: Any) -> tuple[Any, tuple[Any, ...], bool]:
+    """(bare type, metadata, optional?) of an annotation."""
+    meta: tuple[Any, ...] = ()
+    optional = False
+    while True:
+        origin = get_origin(tp)
+        if origin is typing.Annotated:
+            meta += tuple(tp.__metadata__)
+            tp = get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            optional = True
+            tp = args[0]
+        else:
+            return tp, meta, optional
+
+
+def _kind(tp: Any, meta: tuple[Any, ...], attr: str) -> FieldKind:
+    if attr == "id" or any(isinstance(m, Ref) for m in meta):
+        return "id"
+    if tp is bool:
+        return "bool"
+    if tp is int:
+        return "int"
+    if get_origin(tp) is list:
+        return "list"
+    return "str"
+
+
+def _plan(model: type[BaseModel], fact: str, owner_field: str | None = None,
+          nested_of: dict[str, str] | None = None) -> _Plan:
+    plan = _Plan(fact, [])
+    if owner_field:
+        plan.columns.append(_Column(owner_field, "", "id", True))
+    for attr, info in model.model_fields.items():
+        tp, meta, _ = _unwrap(info.annotation)
+        meta = meta + tuple(info.metadata)
+        if NOT_A_FACT in meta and not (model is FailureMode and attr == "description"):
+            continue
+        name = info.alias or attr
+        ref = next((m for m in meta if isinstance(m, Ref)), None)
+        if get_origin(tp) is list:
+            item_tp, item_meta, _ = _unwrap(get_args(tp)[0])
+            if isinstance(item_tp, type) and issubclass(item_tp, BaseModel):
+                sub_fact = (nested_of or {}).get(attr, attr)
+                plan.nested.append((attr, _plan(item_tp, sub_fact, owner_field=fact)))
+                continue
+            if ref is not None:
+                plan.relations.append(_Relation(ref.relation or f"{fact}_{attr}", fact, ref.item or attr, attr, "id",
+                                                ref.lists))
+                continue
+            rel = next((m for m in meta if isinstance(m, ListRelation)), None)
+            if rel is not None:
+                plan.relations.append(_Relation(rel.relation, fact, rel.item, attr, "str"))
+        default = info.default
+        required = info.is_required() or (default is not None and default != [] and not callable(default))
+        plan.columns.append(_Column(name, attr, _kind(tp, meta, attr), required))
+    return plan
+
+
+_NESTED = {"data_access": "access", "failure_modes": "failure_mode"}
+PLANS: dict[str, _Plan] = {e.key: _plan(e.model, e.kind, nested_of=_NESTED) for e in ENTITIES}
+# Facts that belong to one touchpoint, and the field that names it. The engine keeps
+# each group of touchpoints in its own state (see engine/_shards.py).
+ANCHOR = "touchpoint"
+ANCHOR_FIELDS: dict[str, str] = {"touchpoint": "id"}
+
+
+def _register(types_: dict[str, FactType], plan: _Plan, entity: str | None, anchor: str | None) -> None:
+    fields = {c.name: c.kind for c in plan.columns}
+    if plan.fact == "stage":
+        fields["index"] = "int"
+    required = frozenset(c.name for c in plan.columns if c.required) | ({"index"} if plan.fact == "stage" else set())
+    types_[plan.fact] = FactType(plan.fact, fields, entity, doc=_DOCS.get(plan.fact, ""), required=required)
+    if anchor:
+        ANCHOR_FIELDS.setdefault(plan.fact, anchor)
+    for r in plan.relations:
+        rel_fields: dict[str, FieldKind] = {r.owner: "id", r.item: r.item_kind}
+        if anchor and r.owner != anchor:
+            rel_fields[anchor] = "id"
+        types_[r.name] = FactType(r.name, rel_fields, None, doc=_DOCS.get(r.name, ""), required=frozenset(rel_fields))
+        if anchor:
+            ANCHOR_FIELDS.setdefault(r.name, anchor)
+        elif r.lists == ("touchpoints",):  # e.g. training_covers: each fact names one touchpoint
+            ANCHOR_FIELDS.setdefault(r.name, r.item)
+    for _, sub in plan.nested:
+        sub_entity = sub.fact if any(c.name == "id" for c in sub.columns) else None
+        _register(types_, sub, sub_entity, anchor)
+
+
+_DOCS: dict[str, str] = {
+    "map": "the map itself",
+    "stage": "index is the journey order, from 0",
+    "access": "one data_access entry",
+    "data_source": "one derived_from edge: data is derived from source",
+    "flow": "a data flow; from and to are system or touchpoint ids",
+    "checkpoint_scope": "one applies_to entry",
+    "recipient": "one recipients entry of a touchpoint",
+    "touchpoint_system": "one entry of a touchpoint's systems list (its system field is on the touchpoint)",
+    "data_sensitivity": "one sensitivity category of a data asset (its own, not inherited)",
+    "checkpoint_sensitivity": "one sensitivity category a consent or authorization covers",
+}
 
 BASE_FACT_TYPES: dict[str, FactType] = {
-    t.name: t
-    for t in (
-        _t("map", "map {map.id} ({map.name}, version {map.version})", "map", "the map itself",
-           id="id", name="str", version="str", organization="str"),
-        _t("stakeholder", "stakeholder {stakeholder.id}: group {stakeholder.group}", "stakeholder", "",
-           id="id", name="str", group="str", role="str"),
-        _t("stage", "stage {stage.id} ({stage.name})", "stage", "index is the journey order, from 0",
-           id="id", name="str", index="int"),
-        _t("system", "system {system.id} ({system.name}): operator {system.operator}", "system", "",
-           id="id", name="str", operator="str", baa="bool", ehr="bool", interop="list",
-           shared_workstation="bool", auto_logoff_minutes="int"),
-        _t("system_control", "system {system_control.system} applies control {system_control.control}", None, "",
-           system="id", control="id"),
-        _t("data", "data {data.id} ({data.name}): classification {data.classification}", "data", "",
-           id="id", name="str", classification="str", retention="str"),
-        _t("data_source", "{data_source.data} is derived from {data_source.source}", None, "one derived_from edge",
-           data="id", source="id"),
-        _t("control", "control {control.id} ({control.name}) of type {control.type}", "control", "",
-           id="id", name="str", type="str"),
-        _t("touchpoint", "touchpoint {touchpoint.id} ({touchpoint.name}): stakeholder {touchpoint.stakeholder}, stage {touchpoint.stage}",
-           "touchpoint", "",
-           id="id", name="str", stage="id", stakeholder="id", system="id", channel="str", context="str",
-           time_pressure="str", authentication="str", clinical_decision="bool", safety_critical="bool",
-           verification="bool"),
-        _t("touchpoint_control", "touchpoint {touchpoint_control.touchpoint} applies control {touchpoint_control.control}", None, "",
-           touchpoint="id", control="id"),
-        _t("access", "touchpoint {access.touchpoint} can {access.actions} {access.data}", None, "one data_access entry",
-           touchpoint="id", data="id", actions="list"),
-        _t("failure_mode", "failure mode {failure_mode.id} at {failure_mode.touchpoint}: harm {failure_mode.harm}", "failure_mode", "",
-           id="id", touchpoint="id", description="str", harm="str"),
-        _t("safeguard", "failure mode {safeguard.failure_mode} is safeguarded by {safeguard.control}", None, "",
-           failure_mode="id", control="id", touchpoint="id"),
-        _t("flow", "flow {flow.id} carries data from {flow.from} to {flow.to}", "flow", "",
-           id="id", **{"from": "id"}, to="id", encrypted="bool", purpose="str", consent="id", interop="str"),
-        _t("flow_data", "flow {flow_data.flow} carries {flow_data.data}", None, "", flow="id", data="id"),
-        _t("checkpoint", "checkpoint {checkpoint.id} ({checkpoint.name}) of type {checkpoint.type}", "checkpoint", "",
-           id="id", name="str", type="str", stage="id", owner="id", timeline_days="int"),
-        _t("checkpoint_scope", "checkpoint {checkpoint_scope.checkpoint} applies to {checkpoint_scope.target}", None, "",
-           checkpoint="id", target="id"),
-        _t("training", "training {training.id} ({training.name})", "training", "",
-           id="id", name="str", topics="list", competency_check="bool", refresher_days="int", mentoring="bool"),
-        _t("training_audience", "{training_audience.stakeholder} attends training {training_audience.training}", None, "",
-           training="id", stakeholder="id"),
-        _t("training_covers", "training {training_covers.training} covers {training_covers.touchpoint}", None, "",
-           training="id", touchpoint="id"),
-        _t("channel", "feedback channel {channel.id} ({channel.name})", "channel", "",
-           id="id", name="str", captures="list", timing="str", investigation_sla_days="int", closes_loop="bool"),
-        _t("channel_audience", "{channel_audience.stakeholder} can report through {channel_audience.channel}", None, "",
-           channel="id", stakeholder="id"),
-    )
+    "map": FactType("map", {"id": "id", "name": "str", "version": "str", "organization": "str"}, "map",
+                    doc=_DOCS["map"], required=frozenset({"id", "name", "version"})),
 }
-
-
-# Fields every fact of a type has: ids, references the format requires, booleans and
-# values with defaults. The rest may be absent.
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "map": ("id", "name", "version"), "stakeholder": ("id", "name", "group"), "stage": ("id", "name", "index"),
-    "system": ("id", "name", "operator", "baa", "ehr", "shared_workstation"),
-    "data": ("id", "name", "classification"), "control": ("id", "name", "type"),
-    "touchpoint": ("id", "name", "stage", "stakeholder", "clinical_decision", "safety_critical", "verification"),
-    "failure_mode": ("id", "touchpoint"), "flow": ("id", "from", "to", "encrypted"),
-    "checkpoint": ("id", "name", "type"), "training": ("id", "name", "competency_check", "mentoring"),
-    "channel": ("id", "name", "closes_loop"), "access": ("touchpoint", "data"),
-}
-BASE_FACT_TYPES = {
-    name: FactType(t.name, t.fields, t.describe, t.entity, t.derived, t.doc,
-                   frozenset(_REQUIRED.get(name, tuple(t.fields))))  # relation facts: every field
-    for name, t in BASE_FACT_TYPES.items()
-}
-
-# Facts that belong to one touchpoint, and the field that names it. The engine keeps
-# each group of touchpoints in its own state (see packs/_shards.py).
-ANCHOR = "touchpoint"
-ANCHOR_FIELDS: dict[str, str] = {
-    "touchpoint": "id", "touchpoint_control": "touchpoint", "access": "touchpoint",
-    "failure_mode": "touchpoint", "safeguard": "touchpoint", "training_covers": "touchpoint",
-}
+for _e in ENTITIES:
+    _register(BASE_FACT_TYPES, PLANS[_e.key], _e.kind, ANCHOR if _e.kind == ANCHOR else None)
 
 
 @dataclass(frozen=True)
@@ -128,70 +194,81 @@ class Fact:
         return (self.type, tuple(self.values.items()))
 
 
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()
-            if v is not None and v != [] and v != ""}
+def _value(v: Any) -> Any:
+    if type(v) is list:
+        return tuple(sorted(set(v))) if v else None
+    if v == "":
+        return None
+    return v
 
 
-def base_facts(m: JourneyMap) -> Iterator[Fact]:
-    """Every base fact of the map, in map order."""
-    yield Fact("map", _clean({"id": m.id, "name": m.name, "version": m.version, "organization": m.organization}))
-    for s in m.stakeholders:
-        yield Fact("stakeholder", _clean({"id": s.id, "name": s.name, "group": s.group, "role": s.role}))
-    for i, st in enumerate(m.stages):
-        yield Fact("stage", _clean({"id": st.id, "name": st.name, "index": i}))
-    for c in m.controls:
-        yield Fact("control", _clean({"id": c.id, "name": c.name, "type": c.type}))
-    for sy in m.systems:
-        yield Fact("system", _clean({
-            "id": sy.id, "name": sy.name, "operator": sy.operator, "baa": sy.baa, "ehr": sy.ehr,
-            "interop": list(sy.interop), "shared_workstation": sy.shared_workstation,
-            "auto_logoff_minutes": sy.auto_logoff_minutes,
-        }))
-        for c_id in sy.controls:
-            yield Fact("system_control", {"system": sy.id, "control": c_id})
-    for d in m.data:
-        yield Fact("data", _clean({"id": d.id, "name": d.name, "classification": d.classification,
-                                   "retention": (d.retention or "").strip() or None}))
-        for src in d.derived_from:
-            yield Fact("data_source", {"data": d.id, "source": src})
-    for tp in m.touchpoints:
-        yield Fact("touchpoint", _clean({
-            "id": tp.id, "name": tp.name, "stage": tp.stage, "stakeholder": tp.stakeholder, "system": tp.system,
-            "channel": tp.channel, "context": tp.context, "time_pressure": tp.time_pressure,
-            "authentication": tp.authentication, "clinical_decision": tp.clinical_decision,
-            "safety_critical": tp.safety_critical, "verification": tp.verification,
-        }))
-        for c_id in tp.controls:
-            yield Fact("touchpoint_control", {"touchpoint": tp.id, "control": c_id})
-        for a in tp.data_access:
-            yield Fact("access", _clean({"touchpoint": tp.id, "data": a.data, "actions": sorted(set(a.actions))}))
-        for fm in tp.failure_modes:
-            yield Fact("failure_mode", _clean({"id": fm.id, "touchpoint": tp.id, "description": fm.description,
-                                               "harm": fm.harm}))
-            for c_id in fm.safeguards:
-                yield Fact("safeguard", {"failure_mode": fm.id, "control": c_id, "touchpoint": tp.id})
-    for f in m.data_flows:
-        yield Fact("flow", _clean({"id": f.id, "from": f.from_, "to": f.to, "encrypted": f.encrypted,
-                                   "purpose": f.purpose, "consent": f.consent, "interop": f.interop}))
-        for d_id in f.data:
-            yield Fact("flow_data", {"flow": f.id, "data": d_id})
-    for cp in m.checkpoints:
-        yield Fact("checkpoint", _clean({"id": cp.id, "name": cp.name, "type": cp.type, "stage": cp.stage,
-                                         "owner": cp.owner, "timeline_days": cp.timeline_days}))
-        for target in cp.applies_to:
-            yield Fact("checkpoint_scope", {"checkpoint": cp.id, "target": target})
-    for t in m.trainings:
-        yield Fact("training", _clean({"id": t.id, "name": t.name, "topics": sorted(set(t.topics)),
-                                       "competency_check": t.competency_check, "refresher_days": t.refresher_days,
-                                       "mentoring": t.mentoring}))
-        for s_id in t.audience:
-            yield Fact("training_audience", {"training": t.id, "stakeholder": s_id})
-        for tp_id in t.covers:
-            yield Fact("training_covers", {"training": t.id, "touchpoint": tp_id})
-    for ch in m.feedback_channels:
-        yield Fact("channel", _clean({"id": ch.id, "name": ch.name, "captures": sorted(set(ch.captures)),
-                                      "timing": ch.timing, "investigation_sla_days": ch.investigation_sla_days,
-                                      "closes_loop": ch.closes_loop}))
-        for s_id in ch.audience:
-            yield Fact("channel_audience", {"channel": ch.id, "stakeholder": s_id})
+def _compile_plan(plan: _Plan, types_: frozenset[str] | None) -> Callable[..., Iterator[Fact]]:
+    """A function yielding the facts of one model instance (and its nested items)."""
+    cols = [(c.name, c.attr) for c in plan.columns if c.attr]
+    owner = next((c.name for c in plan.columns if not c.attr), None)
+    rels = [(r.name, r.owner, r.item, r.attr) for r in plan.relations if types_ is None or r.name in types_]
+    anchor_rel = plan.fact in ANCHOR_FIELDS and plan.fact != ANCHOR
+    nested = [(attr, _compile_plan(sub, types_)) for attr, sub in plan.nested]
+    fact_type = plan.fact
+    emit_own = types_ is None or fact_type in types_
+
+    def build(obj: Any, owner_id: Any = None) -> Iterator[Fact]:
+        if emit_own:
+            values: dict[str, Any] = {owner: owner_id} if owner else {}
+            for name, attr in cols:
+                v = getattr(obj, attr)
+                if v is not None:
+                    v = _value(v)
+                    if v is not None:
+                        values[name] = v
+            yield Fact(fact_type, values)
+        ident = getattr(obj, "id", None)
+        for rname, rowner, item, attr in rels:
+            for v in getattr(obj, attr):
+                vals = {rowner: ident, item: v}
+                if anchor_rel:
+                    vals[ANCHOR] = owner_id
+                yield Fact(rname, vals)
+        for attr, sub in nested:
+            for item in getattr(obj, attr):
+                yield from sub(item, ident if fact_type == ANCHOR else owner_id)
+    return build
+
+
+def base_facts(m: JourneyMap, types_: Iterable[str] | None = None) -> Iterator[Fact]:
+    """Every base fact of the map, in map order; with ``types_``, only facts of those types."""
+    wanted = None if types_ is None else frozenset(types_)
+    builders = [(e.key, _compile_plan(PLANS[e.key], wanted)) for e in ENTITIES]
+    if wanted is None or "map" in wanted:
+        yield Fact("map", {k: v for k, v in (("id", m.id), ("name", m.name), ("version", m.version),
+                                              ("organization", m.organization)) if v is not None})
+    for key, build in builders:
+        items: Iterable[Any] = getattr(m, key)
+        if key == "stages":
+            for i, st in enumerate(items):
+                for f in build(st):
+                    if f.type == "stage":
+                        f.values["index"] = i
+                    yield f
+            continue
+        for obj in items:
+            yield from build(obj)
+
+
+def journey_content(tp: Touchpoint) -> dict[str, Any]:
+    """A touchpoint's journey content (format 1.1), for reports: only what is set."""
+    out: dict[str, Any] = {}
+    if tp.emotion:
+        out["emotion"] = tp.emotion
+    if tp.pain_points:
+        out["pain_points"] = list(tp.pain_points)
+    if tp.moment_that_matters:
+        out["moment_that_matters"] = True
+    if tp.duration:
+        out["duration"] = tp.duration
+    if tp.description:
+        out["description"] = tp.description
+    return out
+
+
+__all__ = ["ANCHOR", "ANCHOR_FIELDS", "BASE_FACT_TYPES", "Fact", "FactType", "base_facts", "journey_content"]

@@ -17,14 +17,34 @@ from ._template import render
 from .engine.run import Evaluation, Match
 from .errors import Location
 from .packs.compile import Program
+from .packs.semantics import holds
 
-SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+SEVERITY_ORDER: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 MAX_EVIDENCE = 30
 
 
-def fingerprint(map_id: str, rule_id: str, subject: str) -> str:
-    """Stable across versions: the map id, the rule id and the subject id, nothing else."""
-    return hashlib.sha256(f"audit-engine/v1\x00{map_id}\x00{rule_id}\x00{subject}".encode()).hexdigest()[:32]
+def fingerprint(map_id: str, rule_id: str, subject: str, kind: str | None = None) -> str:
+    """Stable across versions: the map id, the rule id and the subject id, nothing else;
+    ``kind`` only for a rule whose subjects are of several kinds (a flow and a touchpoint
+    may share an id), so two findings of one run never share a fingerprint."""
+    tail = f"\x00{kind}" if kind else ""
+    return hashlib.sha256(f"audit-engine/v1\x00{map_id}\x00{rule_id}\x00{subject}{tail}".encode()).hexdigest()[:32]
+
+
+def _subject_kind(program: Program, rule: Any, fact_type: str) -> str:
+    """The kind of a match's subject: the entity its fact is, if the rule lists it."""
+    entity = program.fact_types[fact_type].entity
+    return entity if entity in rule.subject_kinds else rule.subject_kinds[0]
+
+
+def grade(rule: Any, ex: "Explainer", m: Match) -> str:
+    """The severity of a finding from this match: the first ``severity_when`` that holds."""
+    for g in rule.severity_when:
+        if all(holds(ex.values(m.fact_of(alias)).get(fname), test, ex.p.params)
+               for alias, tests in g.where.items() for fname, test in tests.items()):
+            return g.severity
+    return rule.severity
 
 
 @dataclass
@@ -43,6 +63,7 @@ class Finding:
     waived: bool = False
     waiver: dict[str, Any] | None = None
     previous_severity: str | None = None
+    citations: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def sort_key(self) -> tuple[int, str, str]:
@@ -62,6 +83,7 @@ class Finding:
             "waived": self.waived,
             "pack": self.pack,
             "subject_kind": self.subject_kind,
+            "citations": [dict(c) for c in self.citations],
         }
         if self.waiver is not None:
             d["waiver"] = self.waiver
@@ -74,13 +96,14 @@ class Finding:
     def from_dict(cls, d: Mapping[str, Any]) -> "Finding":
         loc = d.get("location") or {}
         known = {"rule_id", "severity", "subject", "title", "message", "citation", "fingerprint", "location",
-                 "evidence", "waived", "pack", "subject_kind", "waiver", "previous_severity"}
+                 "evidence", "waived", "pack", "subject_kind", "waiver", "previous_severity", "citations"}
         return cls(
             rule_id=d["rule_id"], severity=d["severity"], subject=d["subject"], title=d.get("title", ""),
             message=d.get("message", ""), citation=d.get("citation", ""), fingerprint=d["fingerprint"],
             location=Location(loc.get("file", ""), int(loc.get("line", 1)), int(loc.get("column", 1))),
             evidence=list(d.get("evidence", [])), pack=d.get("pack", ""), subject_kind=d.get("subject_kind", ""),
             waived=bool(d.get("waived", False)), waiver=d.get("waiver"), previous_severity=d.get("previous_severity"),
+            citations=list(d.get("citations") or []),
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -147,18 +170,19 @@ def build_findings(program: Program, ev: Evaluation, map_id: str,
                    locate: Callable[[str, str], Location]) -> list[Finding]:
     """One finding per (rule, subject), sorted by severity, rule id, subject."""
     ex = Explainer(program, ev)
-    best: dict[tuple[str, str], tuple[tuple, Match]] = {}  # (rule, subject) -> (canonical key, match)
+    # (rule, subject kind, subject) -> (canonical key, match); the most severe grade wins
+    best: dict[tuple[str, str, str], tuple[tuple, Match]] = {}
     for m in ev.matches:
         body = program.bodies[m.body]
         _, rule = program.rules[body.owner]
         alias, fld = rule.subject.split(".", 1)
         subject = str(ex.values(m.fact_of(alias)).get(fld))
-        key = (rule.id, subject)
-        mkey = ex.match_key(m)
+        key = (rule.id, _subject_kind(program, rule, body.alias_types[alias]), subject)
+        mkey = (SEVERITY_ORDER[grade(rule, ex, m)], *ex.match_key(m))
         if key not in best or mkey < best[key][0]:
             best[key] = (mkey, m)
     out: list[Finding] = []
-    for (rule_id, subject), (_, m) in best.items():
+    for (rule_id, kind, subject), (mkey, m) in best.items():
         pack, rule = program.rules[rule_id]
         ctx = ex.context(m)
         evidence: list[str] = []
@@ -171,11 +195,15 @@ def build_findings(program: Program, ev: Evaluation, map_id: str,
         evidence.extend(render(t, ctx) for t in rule.evidence)
         if omitted:
             evidence.insert(10 if len(evidence) > 10 else 0, f"… {omitted} further derivation steps not shown …")
+        severity = SEVERITIES[mkey[0]]
+        if severity != rule.severity:
+            evidence.append(f"graded {severity} (rule default {rule.severity})")
         out.append(Finding(
-            rule_id=rule.id, severity=rule.severity, subject=subject, title=rule.title,
+            rule_id=rule.id, severity=severity, subject=subject, title=rule.title,
             message=render(rule.message, ctx), citation=rule.citation,
-            fingerprint=fingerprint(map_id, rule.id, subject), location=locate(rule.subject_kind, subject),
-            evidence=evidence, pack=pack.pack, subject_kind=rule.subject_kind,
+            fingerprint=fingerprint(map_id, rule.id, subject, kind if len(rule.subject_kinds) > 1 else None),
+            location=locate(kind, subject), evidence=evidence, pack=pack.pack, subject_kind=kind,
+            citations=[c.model_dump(exclude_none=True) for c in rule.citations],
         ))
     out.sort(key=Finding.sort_key)
     return out

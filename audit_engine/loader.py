@@ -20,25 +20,10 @@ from pydantic import BaseModel, ValidationError
 from ._yaml import Document, Path, parse_bytes, path_str, read_bytes
 from . import _gc
 from .errors import Diagnostic, Location, MapError, did_you_mean
-from .model import FORMAT_VERSION, JourneyMap
+from .model import ENTITIES, FORMAT_VERSION, JourneyMap
 from .validate import check_data, format_message
 
 MAX_PROBLEMS = 1000  # a file with more gets the first ones and a count
-
-# list key in a map -> the entity kind used in ``LoadedMap.locations``
-ENTITY_KINDS: dict[str, str] = {
-    "stakeholders": "stakeholder",
-    "stages": "stage",
-    "systems": "system",
-    "data": "data",
-    "controls": "control",
-    "touchpoints": "touchpoint",
-    "data_flows": "flow",
-    "checkpoints": "checkpoint",
-    "trainings": "training",
-    "feedback_channels": "channel",
-}
-
 
 @dataclass(frozen=True)
 class LoadedMap:
@@ -104,9 +89,9 @@ def _at_most(limit: int, problems: list[Diagnostic], not_shown: int = 0) -> list
 
 def _locations(m: JourneyMap, doc: Document) -> dict[tuple[str, str], Location]:
     locs = {("map", m.id): doc.position(("id",)) if "id" in doc.data else doc.start}
-    for key, kind in ENTITY_KINDS.items():
-        for entity, where in zip(getattr(m, key), doc.item_positions((key,))):
-            locs.setdefault((kind, entity.id), where)
+    for e in ENTITIES:
+        for entity, where in zip(getattr(m, e.key), doc.item_positions((e.key,))):
+            locs.setdefault((e.kind, entity.id), where)
     for i, tp in enumerate(m.touchpoints):
         if tp.failure_modes:
             for fm, where in zip(tp.failure_modes, doc.item_positions(("touchpoints", i, "failure_modes"))):

@@ -11,52 +11,47 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from typing import Any
 
+from dataclasses import dataclass
+from types import UnionType
+from typing import Annotated, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
 from ._yaml import Document, Path, path_str
 from .errors import Diagnostic, did_you_mean
-from .model import FORMAT_VERSION, JourneyMap
+from .model import ENTITIES, FORMAT_VERSION, JourneyMap, Ref
 
 # list key -> what one entry is called in messages
-LISTS: dict[str, str] = {
-    "stakeholders": "stakeholder",
-    "stages": "stage",
-    "systems": "system",
-    "data": "data asset",
-    "controls": "control",
-    "touchpoints": "touchpoint",
-    "data_flows": "data flow",
-    "checkpoints": "checkpoint",
-    "trainings": "training",
-    "feedback_channels": "feedback channel",
-}
-# Every id reference of the format: where the referring entities are (a list, or a list
-# inside each item of a list) -> (field holding one id or a list of ids, the lists the
-# ids may come from, what such an id is called).
-_Ref = tuple[str, tuple[str, ...], str]
-REFERENCES: dict[tuple[str, ...], list[_Ref]] = {
-    ("systems",): [("controls", ("controls",), "control")],
-    ("data",): [("derived_from", ("data",), "data asset")],
-    ("touchpoints",): [
-        ("stage", ("stages",), "stage"),
-        ("stakeholder", ("stakeholders",), "stakeholder"),
-        ("system", ("systems",), "system"),
-        ("controls", ("controls",), "control"),
-    ],
-    ("touchpoints", "data_access"): [("data", ("data",), "data asset")],
-    ("touchpoints", "failure_modes"): [("safeguards", ("controls",), "control")],
-    ("data_flows",): [
-        ("from", ("systems", "touchpoints"), "system or touchpoint"),
-        ("to", ("systems", "touchpoints"), "system or touchpoint"),
-        ("data", ("data",), "data asset"),
-        ("consent", ("checkpoints",), "checkpoint"),
-    ],
-    ("checkpoints",): [
-        ("stage", ("stages",), "stage"),
-        ("owner", ("stakeholders",), "stakeholder"),
-        ("applies_to", ("data", "data_flows", "touchpoints", "systems"), "data asset, data flow, touchpoint or system"),
-    ],
-    ("trainings",): [("audience", ("stakeholders",), "stakeholder"), ("covers", ("touchpoints",), "touchpoint")],
-    ("feedback_channels",): [("audience", ("stakeholders",), "stakeholder")],
-}
+LISTS: dict[str, str] = {e.key: e.noun for e in ENTITIES}
+
+
+@dataclass(frozen=True)
+class _RefSpec:
+    field: str  # key holding one id or a list of ids
+    lists: tuple[str, ...]  # the lists the ids may come from
+    noun: str  # what such an id is called
+    group: str | None  # the referenced stakeholder must be of this group
+
+
+def _ref_specs(model: type[BaseModel], owner: tuple[str, ...], out: dict[tuple[str, ...], list[_RefSpec]]) -> None:
+    """Every id reference of the format, read off the models' ``Ref`` metadata: where the
+    referring entities are (a list, or a list inside each item of a list) -> its references."""
+    for attr, info in model.model_fields.items():
+        meta = [m for m in info.metadata if isinstance(m, Ref)]
+        tp = info.annotation
+        while get_origin(tp) in (Annotated, Union, UnionType, list):
+            meta += [m for m in getattr(tp, "__metadata__", ()) if isinstance(m, Ref)]
+            args = [a for a in get_args(tp) if a is not type(None)]
+            tp = args[0]
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and tp is not model:
+            _ref_specs(tp, owner + (attr,), out)
+        for ref in meta:
+            out.setdefault(owner, []).append(_RefSpec(info.alias or attr, ref.lists, ref.noun, ref.group))
+
+
+REFERENCES: dict[tuple[str, ...], list[_RefSpec]] = {}
+for _e in ENTITIES:
+    _ref_specs(_e.model, (_e.key,), REFERENCES)
 _MAX_SUGGESTIONS = 200  # difflib over huge id lists is slow; hostile maps get no more hints
 _CYCLE_HEAD, _CYCLE_TAIL = 6, 4  # a long cycle is shown as its first and last ids
 
@@ -163,17 +158,27 @@ class _Checker:
 
     def check_refs(self) -> None:
         for owner, fields in REFERENCES.items():
-            specs = [(field, self.known(kinds), kinds, noun) for field, kinds, noun in fields]
+            specs = [(r, self.known(r.lists)) for r in fields]
             for base, item in _owners(self.data, owner):
-                for field, known, kinds, noun in specs:
-                    value = item.get(field)
+                for r, known in specs:
+                    value = item.get(r.field)
                     if type(value) is str:
-                        if value not in known:
-                            self.dangling((*base, field), value, kinds, noun)
+                        self.check_ref((*base, r.field), value, known, r, item)
                     elif type(value) is list:
                         for j, v in enumerate(value):
-                            if type(v) is str and v not in known:
-                                self.dangling((*base, field, j), v, kinds, noun)
+                            if type(v) is str:
+                                self.check_ref((*base, r.field, j), v, known, r, item)
+
+    def check_ref(self, path: Path, value: str, known: Container[str], r: _RefSpec, item: dict[str, Any]) -> None:
+        if value not in known:
+            self.dangling(path, value, r.lists, r.noun)
+        elif r.group is not None:
+            target = self.data[r.lists[0]][self.ids[r.lists[0]][value][1]]
+            group = target.get("group")
+            if value == item.get("id"):
+                self.report(path, f"{value!r} cannot refer to itself")
+            elif type(group) is str and group != r.group:
+                self.report(path, f"{value!r} is a stakeholder of group {group!r}; it must be of group {r.group!r}")
 
     def check_cycles(self) -> None:
         """Report each ``derived_from`` cycle once, at the reference that closes it.

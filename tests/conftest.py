@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CONFORMANCE = SHARED / "conformance" / "maps"
+FIXTURES = ROOT / "fixtures"
+CONFORMANCE = FIXTURES / "conformance"  # the project's reference maps and their expected findings
 
 
 def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -18,9 +18,7 @@ from typing import Iterator
 import pytest
 
 ADMIN_URL = os.environ.get("AUDIT_ENGINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-MAPS = Path(os.environ.get("AUDIT_ENGINE_CONFORMANCE", "/work/shared/conformance")) / "maps"
-if not MAPS.is_dir():  # CI clones main with shared/ beside it
-    MAPS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "maps"
+MAPS = Path(__file__).resolve().parents[1] / "fixtures" / "conformance"
 V1, V2, MED = MAPS / "patient-portal.v1.yaml", MAPS / "patient-portal.v2.yaml", MAPS / "medication-administration.yaml"
 TABLES = ["findings", "audit_runs", "map_versions", "maps"]
 

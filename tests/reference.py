@@ -151,6 +151,8 @@ def holds(test: Any, v: Any, bindings: Mapping[str, Fact], params: Mapping[str, 
         return isinstance(v, (list, tuple)) and any(_eq(x, a) for x in v for a in arg)
     if name == "any_of":
         return any(holds(t, v, bindings, params) for t in arg)
+    if name == "all_of":
+        return all(holds(t, v, bindings, params) for t in arg)
     raise ValueError(f"unknown operator {name}")
 
 
@@ -230,6 +232,7 @@ def _ikey(v: Any) -> tuple[bool, Any]:
 class Result:
     derived: set[tuple] = field(default_factory=set)  # Fact.key() of every derived fact
     findings: set[tuple[str, str]] = field(default_factory=set)  # (rule id, subject)
+    severities: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule id, subject) -> graded severity
     facts: list[Fact] = field(default_factory=list)  # base then derived, in derivation order
     strata: dict[str, int] = field(default_factory=dict)
 
@@ -329,8 +332,24 @@ class Interpreter:
                 alias, fld = rule.subject.split(".", 1)
                 for body in _bodies(rule):
                     for b in self.matches(store, body):
-                        res.findings.add((rule.id, str(b[alias].values.get(fld))))
+                        key = (rule.id, str(b[alias].values.get(fld)))
+                        res.findings.add(key)
+                        sev = self.grade(rule, b)
+                        if key not in res.severities or _RANK[sev] < _RANK[res.severities[key]]:
+                            res.severities[key] = sev
         return res
+
+
+    def grade(self, rule: Any, b: Mapping[str, Fact]) -> str:
+        """The first ``severity_when`` whose tests all hold on the bound facts, else the rule's severity."""
+        for g in rule.severity_when:
+            if all(holds(t, _get(b[alias].values, f), b, self.params)
+                   for alias, tests in g.where.items() for f, t in tests.items()):
+                return g.severity
+        return rule.severity
+
+
+_RANK = {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))}
 
 
 def evaluate(packs: list[Pack], params: Mapping[str, int], facts: Iterable[Fact], naive: bool = False) -> Result:

@@ -20,13 +20,10 @@ from audit_engine.loader import LoadedMap, load_map, load_map_text
 from audit_engine.model import JourneyMap, map_json_schema
 
 
-def _shared() -> Path:
-    env = os.environ.get("AUDIT_ENGINE_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
-
-
-MAPS = sorted((_shared() / "conformance" / "maps").glob("*.yaml"))
-MED = _shared() / "conformance" / "maps" / "medication-administration.yaml"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MAPS = sorted([*(FIXTURES / "conformance").glob("*.yaml"), *(FIXTURES / "maps").glob("ed-*.yaml")])
+MED = FIXTURES / "conformance" / "medication-administration.yaml"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 SPEC_MINIMAL = """\
 format: 1
@@ -93,7 +90,6 @@ def errors_of(text: str, file: str = "map.yaml") -> list[str]:
 # --- valid maps ---------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not MAPS, reason="shared/conformance not found")
 @pytest.mark.parametrize("path", MAPS, ids=lambda p: p.name)
 def test_conformance_maps_load(path: Path) -> None:
     loaded = load_map(path)
@@ -106,7 +102,6 @@ def test_conformance_maps_load(path: Path) -> None:
         assert loaded.location_of("touchpoint", tp.id).line > 1
 
 
-@pytest.mark.skipif(not MAPS, reason="shared/conformance not found")
 @pytest.mark.parametrize("path", MAPS, ids=lambda p: p.name)
 def test_conformance_maps_match_the_json_schema(path: Path) -> None:
     jsonschema.Draft202012Validator(map_json_schema()).validate(yaml.safe_load(path.read_text()))
@@ -125,7 +120,6 @@ def test_spec_minimal_map_loads_with_defaults() -> None:
     assert loaded.content_hash == hashlib.sha256(SPEC_MINIMAL.encode()).hexdigest()
 
 
-@pytest.mark.skipif(not MED.exists(), reason="shared/conformance not found")
 @pytest.mark.parametrize(
     ("kind", "id_", "line", "column"),
     [
@@ -149,9 +143,8 @@ def test_locations_point_at_entries(kind: str, id_: str, line: int, column: int)
     assert loaded.locations[(kind, id_)] == Location(str(MED), line, column)
 
 
-@pytest.mark.skipif(not (_shared() / "spec").exists(), reason="shared/spec not found")
-def test_the_minimal_map_in_the_spec_itself_loads() -> None:
-    spec = (_shared() / "spec" / "journey-map-format.md").read_text()
+def test_the_minimal_map_in_the_format_reference_loads() -> None:
+    spec = (DOCS / "map-format.md").read_text()
     block = spec.split("## A minimal map", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     assert block == SPEC_MINIMAL
     assert load_map_text(block, "spec.yaml").map.touchpoints[0].id == "view-results"

@@ -113,9 +113,7 @@ def _derived_types(packs: Iterable[Pack], problems: list[Problem]) -> dict[str, 
                                         f"derived fact '{d.fact}' is asserted with fields {sorted(fields)} here but "
                                         f"{sorted(prev.fields)} elsewhere"))
                 continue
-            desc = "{" + d.fact + "." + next(iter(d.assert_)) + "} is " + d.fact.replace("_", " ")
-            types[d.fact] = FactType(d.fact, fields, prev.describe if prev else desc, None, True, d.because,
-                                     frozenset(fields))
+            types[d.fact] = FactType(d.fact, fields, None, True, d.because, frozenset(fields))
     # a derived field is always set when every derivation asserts a literal or an always-set field
     changed = True
     while changed:
@@ -249,8 +247,7 @@ class _BodyCompiler:
                 continue
             self.used.setdefault(cond.fact, set()).add(engine_field(fname))
             compiled = self._test(engine_field(fname), test, ftype.fields[fname], sub + ("where", fname))
-            if compiled is not None:
-                is_join, expr = compiled
+            for is_join, expr in (compiled if isinstance(compiled, list) else [compiled] if compiled else []):
                 (joins if is_join else alphas).append(expr)
         alphas.extend({"$ex": {f: 1}} for f in sorted(self._guards))
         tests = [{TYPE_FIELD: cond.fact}] + joins + alphas
@@ -294,11 +291,16 @@ class _BodyCompiler:
         name, operand = test.name, test.operand
         absent = {"$nex": {f: 1}}
         if name == "any_of":
-            if any(isinstance(t.operand, Ref) for t in operand):
-                self.problem(sub, "any_of cannot hold a {ref: ...}: write the alternatives with when_any")
+            if any(isinstance(t.operand, Ref) or t.name == "all_of" for t in operand):
+                self.problem(sub, "any_of cannot hold a {ref: ...} or an all_of: write the alternatives with when_any")
                 return None
             parts = [self._test(f, t, kind, sub + ("any_of", k)) for k, t in enumerate(operand)]
             return None if any(p is None for p in parts) else (False, {"$or": [p[1] for p in parts if p]})
+        if name == "all_of":
+            parts = [self._test(f, t, kind, sub + ("all_of", k)) for k, t in enumerate(operand)]
+            if any(p is None for p in parts):
+                return None
+            return [p for p in parts if p]  # type: ignore[return-value]
         if name == "present":
             return False, ({"$ex": {f: 1}} if operand else absent)
         if name in ("in", "not_in", "has", "has_any"):
@@ -360,6 +362,15 @@ _KIND_CLASS = {"id": "text", "str": "text", "int": "int", "bool": "bool", "list"
 _KIND_NAME = {"id": "text", "str": "text", "int": "number", "bool": "true/false", "list": "list"}
 
 
+def _has_ref(test: Any) -> bool:
+    if isinstance(test, Ref):
+        return True
+    if isinstance(test, Op):
+        v = test.operand
+        return any(_has_ref(t) for t in v) if test.name in ("any_of", "all_of") else isinstance(v, Ref)
+    return False
+
+
 def _literal_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -384,8 +395,12 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
     derivations: dict[str, tuple[Pack, Derivation]] = {}
     checks_by_rule: dict[str, list[str]] = {}
     pending: list[tuple[str, list]] = []
+    retired = {r.id: pack.pack for pack in packs for r in pack.retired}
     for pack in packs:
-        for r in pack.rules:
+        for i, r in enumerate(pack.rules):
+            if r.id in retired:
+                problems.append(Problem(pack.pack, ("rules", i, "id"), f"rule id {r.id} was retired (pack "
+                                        f"'{retired[r.id]}'); a retired id is never reused: choose a new one"))
             if r.id in rules:
                 problems.append(Problem(pack.pack, ("rules",), f"rule {r.id} is defined by packs "
                                         f"'{rules[r.id][0].pack}' and '{pack.pack}'"))
@@ -450,6 +465,28 @@ def _check_outputs(kind: str, item: Any, bc: _BodyCompiler, path: tuple, pack: P
         if alias not in bc.aliases:
             problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}' names alias '{alias}', "
                                     "which no positive condition of the body defines"))
+        else:
+            ftype = bc.types.get(bc.alias_types[alias]) or BASE_FACT_TYPES[bc.alias_types[alias]]
+            if fld not in ftype.fields:
+                problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}': fact "
+                                        f"'{ftype.name}' has no field '{fld}'"))
+            elif ftype.entity and fld == "id" and ftype.entity not in item.subject_kinds:
+                problems.append(Problem(pack.pack, top + ("subject_kind",), f"the subject is a {ftype.entity} here, "
+                                        f"but subject_kind says {', '.join(item.subject_kinds)}"))
+        for k, grade in enumerate(item.severity_when):
+            for g_alias, tests in grade.where.items():
+                where = top + ("severity_when", k, "where", g_alias)
+                if g_alias not in bc.aliases:
+                    problems.append(Problem(pack.pack, where, f"severity_when names alias '{g_alias}', which no "
+                                            "positive condition of the body defines"))
+                    continue
+                ftype = bc.types.get(bc.alias_types[g_alias]) or BASE_FACT_TYPES[bc.alias_types[g_alias]]
+                for fname, test in tests.items():
+                    if fname not in ftype.fields:
+                        problems.append(Problem(pack.pack, where + (fname,), f"fact '{ftype.name}' has no field '{fname}'"))
+                    elif _has_ref(test):
+                        problems.append(Problem(pack.pack, where + (fname,), "severity_when tests literals and "
+                                                "parameters only, not {ref: ...}"))
         texts = [("message", item.message)] + [(("evidence", i)) + (t,) for i, t in enumerate(item.evidence)]
     for entry in texts:
         where, text = entry[:-1], entry[-1]

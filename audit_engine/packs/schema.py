@@ -66,6 +66,7 @@ class Op(_Strict):
     has: Scalar | None = None
     has_any: list[Scalar] | None = Field(default=None, min_length=1)
     any_of: list["Op"] | None = Field(default=None, min_length=2)
+    all_of: list["Op"] | None = Field(default=None, min_length=2)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Op":
@@ -146,18 +147,47 @@ class Examples(_Strict):
     passes: list[Example] = Field(min_length=1)
 
 
+SubjectKind = Literal[
+    "map", "stakeholder", "stage", "system", "data", "control", "touchpoint",
+    "failure_mode", "flow", "checkpoint", "training", "channel",
+]
+Severity = Literal["critical", "high", "medium", "low", "info"]
+Basis = Literal["law", "accreditation", "guidance", "good_practice"]
+Verification = Literal["V", "S", "U"]
+
+
+class Citation(_Strict):
+    """One source a rule relies on: the framework it belongs to (an id of
+    ``rules/frameworks/*.yaml``, or a free word such as ``state-law``), the section
+    within it, the text shown to people, and how far it was verified against the
+    primary text (V verified, S secondary copy only, U not verified)."""
+
+    framework: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+    section: StrictStr = ""
+    text: Annotated[str, Field(min_length=3, max_length=400)]
+    verified: Verification | None = None
+
+
+class SeverityWhen(_Strict):
+    """Grade a finding: ``severity`` applies when the matched facts pass ``where``
+    (alias -> field tests, as in a condition; no refs). The first that holds wins."""
+
+    severity: Severity
+    where: dict[Annotated[str, Field(pattern=ALIAS)], dict[Annotated[str, Field(pattern=NAME)], Test]] = Field(
+        min_length=1)
+
+
 class Rule(_Strict):
     """A check: for each match, a finding about ``subject`` (at most one per subject)."""
 
     id: Annotated[str, Field(pattern=RULE_ID)]
     title: Annotated[str, Field(min_length=5, max_length=120)]
-    severity: Literal["critical", "high", "medium", "low", "info"]
+    severity: Severity
+    severity_when: list[SeverityWhen] = Field(default_factory=list)
     subject: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
-    subject_kind: Literal[
-        "map", "stakeholder", "stage", "system", "data", "control", "touchpoint",
-        "failure_mode", "flow", "checkpoint", "training", "channel",
-    ]
-    citation: Annotated[str, Field(min_length=3)]
+    subject_kind: SubjectKind | list[SubjectKind]
+    basis: Basis = "law"
+    citations: list[Citation] = Field(min_length=1)
     rationale: Annotated[str, Field(min_length=20, max_length=1200)]
     remediation: Annotated[str, Field(min_length=10, max_length=1200)]
     checklist: Annotated[int | None, Field(ge=1, le=7)] = None
@@ -168,9 +198,24 @@ class Rule(_Strict):
     evidence: list[StrictStr] = Field(default_factory=list)
     examples: Examples
 
+    @model_validator(mode="before")
+    @classmethod
+    def _citation_string(cls, data: Any) -> Any:
+        # Packs written before citations were data give one string: keep it as one citation.
+        if isinstance(data, dict) and "citation" in data and "citations" not in data:
+            text = data["citation"]
+            data = {k: v for k, v in data.items() if k != "citation"}
+            data["citations"] = [{"framework": "other", "text": text}]
+        return data
+
     @model_validator(mode="after")
     def _one_body(self) -> "Rule":
         _check_one_body(self.when, self.when_any)
+        if self.basis == "good_practice" and self.severity not in ("low", "info"):
+            raise ValueError("a good-practice rule (basis: good_practice, no legal requirement behind it) "
+                             f"must be low or info, not {self.severity}")
+        if self.basis == "good_practice" and any(w.severity not in ("low", "info") for w in self.severity_when):
+            raise ValueError("a good-practice rule cannot be graded above low")
         return self
 
     def bodies(self) -> list[Body]:
@@ -179,6 +224,30 @@ class Rule(_Strict):
     @property
     def subject_alias(self) -> str:
         return self.subject.split(".", 1)[0]
+
+    @property
+    def subject_kinds(self) -> tuple[str, ...]:
+        return tuple(self.subject_kind) if isinstance(self.subject_kind, list) else (self.subject_kind,)
+
+    @property
+    def citation(self) -> str:
+        """All citations as one line (the ``citation`` of a finding)."""
+        return "; ".join(c.text for c in self.citations)
+
+    @property
+    def severities(self) -> tuple[str, ...]:
+        """Every severity a finding of this rule can have, highest first."""
+        found = {self.severity, *(w.severity for w in self.severity_when)}
+        return tuple(s for s in SEVERITIES if s in found)
+
+
+class RetiredRule(_Strict):
+    """A rule id that is no longer used: never reused, listed by ``rules list --retired``."""
+
+    id: Annotated[str, Field(pattern=RULE_ID)]
+    retired_in: Annotated[str, Field(min_length=1)]
+    replaced_by: list[Annotated[str, Field(pattern=RULE_ID)]] = Field(default_factory=list)
+    reason: Annotated[str, Field(min_length=10)]
 
 
 class Pack(_Strict):
@@ -191,6 +260,7 @@ class Pack(_Strict):
     parameters: dict[Annotated[str, Field(pattern=NAME)], Parameter] = Field(default_factory=dict)
     derive: list[Derivation] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    retired: list[RetiredRule] = Field(default_factory=list)
 
     @field_validator("rules")
     @classmethod
