@@ -155,6 +155,8 @@ def _message(e: Any, loc: Path, doc: Document) -> str:
     if kind == "too_short":
         n = ctx.get("min_length", 1)
         return f"needs at least {n} entr{'y' if n == 1 else 'ies'}"
+    if kind == "string_too_short":
+        return "must not be empty"
     if kind == "greater_than_equal":
         return f"must be {ctx.get('ge', 0)} or more, got {got}"
     if kind == "string_pattern_mismatch":

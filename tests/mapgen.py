@@ -30,9 +30,14 @@ from audit_engine.model import (
     CLASSIFICATIONS,
     CONTEXTS,
     CONTROL_TYPES,
+    DEIDENTIFICATIONS,
+    EMOTIONS,
     HARMS,
     INTEROP_STANDARDS,
+    MEDIA,
+    OPERATORS,
     PURPOSES,
+    SENSITIVITIES,
     STAKEHOLDER_GROUPS,
     TIME_PRESSURES,
     TIMINGS,
@@ -88,6 +93,11 @@ class _Gen:
             return []
         return [self.r.choice(pool) for _ in range(self.r.randint(min_size, max_size))]
 
+    def extension(self, d: dict[str, Any]) -> None:
+        """Sometimes an ``x-`` extension key (kept, never validated, ignored by rules)."""
+        if self.coin(0.1):
+            d[self.r.choice(["x-lane", "x-uxpressia-id", "x-notes"])] = self.r.choice([1, "a", [1, {"b": None}], None])
+
     def enums(self, values: tuple[str, ...], max_size: int = 3) -> list[str]:
         return [self.r.choice(values) for _ in range(self.r.randint(0, max_size))]
 
@@ -109,6 +119,7 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
     m: dict[str, Any] = {"format": 1, "id": g.ids("m", 1)[0], "name": g.name(), "version": r.choice(["1", "1.0.0", "2.1"])}
     g.opt(m, "organization", g.name)
     g.opt(m, "description", g.name)
+    g.extension(m)
 
     stakeholders = []
     for i, sid in enumerate(stakeholder_ids):
@@ -117,13 +128,27 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
         s: dict[str, Any] = {"id": sid, "name": g.name(), "group": group}
         g.opt(s, "role", g.name)
         g.opt(s, "concerns", lambda: [g.name() for _ in range(r.randint(0, 2))])
+        if g.coin(0.3):
+            g.flag(s, "external")
+            g.flag(s, "privileged")
+        if g.coin(0.2):
+            g.flag(s, "limited_english")
+            g.opt(s, "language", lambda: r.choice(["es", "zh-Hant", "vi"]))
+        g.extension(s)
         stakeholders.append(s)
+    patients = [s["id"] for s in stakeholders if s["group"] == "patient"]
+    for s in stakeholders:  # personal representatives of a patient (never of themselves)
+        others = [p for p in patients if p != s["id"]]
+        if others and g.coin(0.25):
+            s["represents"] = r.choice(others)
     m["stakeholders"] = stakeholders
 
     stages = []
     for sid in stage_ids:
         st_: dict[str, Any] = {"id": sid, "name": g.name()}
         g.opt(st_, "description", g.name)
+        g.opt(st_, "duration", lambda: r.choice(["2d", "15m", "1h"]))
+        g.extension(st_)
         stages.append(st_)
     m["stages"] = stages
 
@@ -139,8 +164,11 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
     systems = []
     for sid in system_ids:
         s = {"id": sid, "name": g.name()}
-        g.opt(s, "operator", lambda: r.choice(["internal", "vendor"]))
+        g.opt(s, "operator", lambda: r.choice(OPERATORS))
         g.flag(s, "baa")
+        for flag in ("tracking", "conduit", "single_patient"):
+            if g.coin(0.3):
+                g.flag(s, flag)
         g.flag(s, "ehr")
         g.opt(s, "interop", lambda: g.enums(INTEROP_STANDARDS))
         g.flag(s, "shared_workstation")
@@ -154,6 +182,14 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
         if i and g.coin(0.6):
             d["derived_from"] = g.refs(data_ids[:i])  # only earlier ids: a DAG
         g.opt(d, "retention", lambda: r.choice(["6y", "90d", " ", "10y"]))
+        if g.coin(0.4):
+            d["sensitivity"] = g.enums(SENSITIVITIES, 2)
+        if d["classification"] == "deidentified" or g.coin(0.1):
+            g.opt(d, "deidentification", lambda: r.choice(DEIDENTIFICATIONS))
+        for flag in ("transient", "standard_transaction", "controlled_substance"):
+            if g.coin(0.3):
+                g.flag(d, flag)
+        g.extension(d)
         data.append(d)
     r.shuffle(data)  # list order is not the DAG order
 
@@ -164,6 +200,8 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
                              "stakeholder": r.choice(stakeholder_ids)}
         if system_ids:
             g.opt(t, "system", lambda: r.choice(system_ids))
+            if g.coin(0.3):
+                t["systems"] = g.refs(system_ids, 2)
         g.opt(t, "channel", lambda: r.choice(CHANNELS))
         g.opt(t, "context", lambda: r.choice(CONTEXTS))
         g.opt(t, "time_pressure", lambda: r.choice(TIME_PRESSURES))
@@ -173,6 +211,8 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
             for _ in range(r.randint(0, 3)):
                 a: dict[str, Any] = {"data": r.choice(data_ids)}
                 g.opt(a, "actions", lambda: g.enums(ACTIONS, 4))
+                if g.coin(0.3):
+                    g.flag(a, "automatic")
                 access.append(a)
             t["data_access"] = access
         g.opt(t, "controls", lambda: g.refs(control_ids))
@@ -186,6 +226,18 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
         g.flag(t, "clinical_decision")
         g.flag(t, "safety_critical")
         g.flag(t, "verification")
+        if g.coin(0.4):
+            t["recipients"] = g.refs(stakeholder_ids, 2)
+        g.opt(t, "purpose", lambda: r.choice(PURPOSES))
+        if g.coin(0.2):
+            g.flag(t, "objected")
+        if g.coin(0.2):  # journey content, never read by rules
+            g.opt(t, "emotion", lambda: r.choice(EMOTIONS))
+            g.opt(t, "pain_points", lambda: [g.name() for _ in range(r.randint(0, 2))])
+            g.flag(t, "moment_that_matters")
+            g.opt(t, "duration", lambda: r.choice(["15m", "2h"]))
+            g.opt(t, "description", g.name)
+        g.extension(t)
         if g.coin():
             fms = []
             for _ in range(r.randint(0, 3)):
@@ -193,6 +245,8 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
                 fm_count += 1
                 g.opt(fm, "harm", lambda: r.choice(HARMS))
                 g.opt(fm, "safeguards", lambda: g.refs(control_ids))
+                if g.coin(0.3):
+                    g.flag(fm, "privacy")
                 fms.append(fm)
             t["failure_modes"] = fms
         touchpoints.append(t)
@@ -207,6 +261,8 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
         if checkpoint_ids:
             g.opt(f, "consent", lambda: r.choice(checkpoint_ids))
         g.opt(f, "interop", lambda: r.choice(INTEROP_STANDARDS))
+        if g.coin(0.3):
+            f["medium"] = r.choice(MEDIA)
         flows.append(f)
 
     checkpoints = []
@@ -218,6 +274,8 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
         g.opt(c, "timeline_days", g.days)
         if targets:
             g.opt(c, "applies_to", lambda: g.refs(targets))
+        if g.coin(0.3):
+            c["sensitivity"] = g.enums(SENSITIVITIES, 2)
         checkpoints.append(c)
 
     trainings = []
@@ -239,12 +297,60 @@ def random_map(rng: random.Random, sizes: dict[str, int]) -> dict[str, Any]:
         g.flag(ch, "closes_loop")
         channels.append(ch)
 
+    _archetypes(g, stakeholders, stage_ids[0], systems, data, controls, touchpoints, flows, checkpoints)
     for key, items in (("systems", systems), ("data", data), ("controls", controls), ("touchpoints", touchpoints),
                        ("data_flows", flows), ("checkpoints", checkpoints), ("trainings", trainings),
                        ("feedback_channels", channels)):
         if items or g.coin():  # an empty list is the same as an absent one
             m[key] = items
     return m
+
+
+def _archetypes(g: _Gen, stakeholders: list, stage: str, systems: list, data: list, controls: list,
+                touchpoints: list, flows: list, checkpoints: list) -> None:
+    """Now and then, a small self-contained pattern (fresh ``ax*`` ids) that needs several
+    rare values at once, each varied so that it sometimes fires and sometimes does not."""
+    r = g.r
+    patient = next((s["id"] for s in stakeholders if s["group"] == "patient"), None)
+    if patient and g.coin(0.15):  # a tracking technology fed from pages where patients sign in
+        systems += [{"id": "axa-portal", "name": "Portal", "operator": r.choice(["internal", "vendor"]), "baa": True},
+                    {"id": "axa-pixel", "name": "Pixel", "operator": r.choice(["vendor", "vendor", "third_party"]),
+                     "tracking": g.coin(0.8), "baa": g.coin(0.3)}]
+        data.append({"id": "axa-events", "name": "Events", "classification": r.choice(["internal", "public", "phi"])})
+        touchpoints.append({"id": "axa-login", "name": "Sign in", "stage": stage, "stakeholder": patient,
+                            "system": "axa-portal", "authentication": r.choice(["unique", "one_time_link", "none"])})
+        f = {"id": "axa-beacon", "from": r.choice(["axa-portal", "axa-login"]), "to": "axa-pixel",
+             "data": ["axa-events"], "encrypted": True}
+        if g.coin():
+            f["purpose"] = "marketing"
+        if g.coin(0.3):
+            checkpoints.append({"id": "axa-auth", "name": "Authorization", "type": r.choice(["authorization", "consent"])})
+            f["consent"] = "axa-auth"
+        flows.append(f)
+    if g.coin(0.15):  # an agreed restriction and a payment or operations disclosure
+        systems += [{"id": "axb-ehr", "name": "EHR"},
+                    {"id": "axb-plan", "name": "Plan", "operator": r.choice(["covered_entity", "third_party", "vendor"])}]
+        data.append({"id": "axb-visit", "name": "Self-pay visit", "classification": r.choice(["phi", "phi", "pii"])})
+        checkpoints.append({"id": "axb-restriction", "name": "Restriction",
+                            "type": r.choice(["restriction", "restriction", "consent"]), "applies_to": ["axb-visit"]})
+        flows.append({"id": "axb-claim", "from": "axb-ehr", "to": "axb-plan", "data": ["axb-visit"], "encrypted": True,
+                      "purpose": r.choice(["payment", "operations", "treatment"])})
+    if g.coin(0.15):  # a longer idle timeout documented in a risk assessment
+        controls.append({"id": "axc-lock", "name": "Tap-out lock", "type": r.choice(["auto_logoff", "other"])})
+        systems += [{"id": "axc-ehr", "name": "EHR"},
+                    {"id": "axc-or", "name": "OR station", "shared_workstation": True,
+                     "auto_logoff_minutes": r.choice([10, 60]), "controls": ["axc-lock"]}]
+        data.append({"id": "axc-orders", "name": "Orders", "classification": "phi"})
+        checkpoints.append({"id": "axc-ra", "name": "Risk assessment", "type": "risk_assessment",
+                            **({"applies_to": ["axc-or"]} if g.coin(0.7) else {})})
+        flows.append({"id": "axc-feed", "from": "axc-ehr", "to": "axc-or", "data": ["axc-orders"], "encrypted": True})
+    if g.coin(0.15):  # a standard claim carrying sensitive data to a plan
+        systems += [{"id": "axd-ehr", "name": "EHR"},
+                    {"id": "axd-payer", "name": "Payer", "operator": r.choice(["covered_entity", "third_party"])}]
+        data.append({"id": "axd-claim", "name": "Claim", "classification": "phi", "sensitivity": [r.choice(["hiv", "genetic"])],
+                     "standard_transaction": g.coin(0.7)})
+        flows.append({"id": "axd-837", "from": "axd-ehr", "to": "axd-payer", "data": ["axd-claim"], "encrypted": True,
+                      "purpose": r.choice(["payment", "payment", "operations"])})
 
 
 SIZE_KEYS = ("stakeholders", "stages", "systems", "data", "controls", "touchpoints", "flows", "checkpoints",

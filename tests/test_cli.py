@@ -43,11 +43,11 @@ def test_several_maps_give_runs(cli) -> None:
 @pytest.mark.parametrize("fail_on,code", [("critical", 1), ("none", 0)])
 def test_fail_on_sets_the_exit_code(cli, fail_on: str, code: int) -> None:
     assert cli("audit", PORTAL_V1, "--no-store", "--fail-on", fail_on).returncode == code
-    assert cli("audit", MED, "--no-store", "--fail-on", "critical").returncode == 0  # no critical finding
+    assert cli("audit", PORTAL_V2, "--no-store", "--fail-on", "critical").returncode == 0  # no critical finding
 
 
 def test_default_fail_on_is_high(cli) -> None:
-    assert cli("audit", PORTAL_V2, "--no-store").returncode == 1  # CRED-001 is critical, HDF-008 high
+    assert cli("audit", PORTAL_V2, "--no-store").returncode == 1  # CRED-001 and HDF-008 are high
 
 
 def test_params_override_defaults(cli) -> None:
@@ -109,9 +109,9 @@ def test_schema_is_json_schema(cli) -> None:
 def test_file_diff(cli) -> None:
     doc = json.loads(cli("diff", PORTAL_V1, PORTAL_V2, "--format", "json").stdout)
     assert (doc["map"], doc["from"], doc["to"]) == ("patient-portal", "1.0.0", "1.1.0")
-    assert (len(doc["new"]), len(doc["resolved"]), len(doc["unchanged"])) == (4, 8, 6)
+    assert (len(doc["new"]), len(doc["resolved"]), len(doc["unchanged"])) == (5, 8, 6)
     md = cli("diff", PORTAL_V1, PORTAL_V2, "--format", "markdown").stdout
-    assert "4 new" in md and "CRED-001" in md
+    assert "5 new" in md and "CRED-001" in md
 
 
 def test_diff_of_two_different_maps_is_refused(cli) -> None:
@@ -121,7 +121,7 @@ def test_diff_of_two_different_maps_is_refused(cli) -> None:
 
 def test_rules_list_show_test_coverage(cli) -> None:
     listed = json.loads(cli("rules", "list", "--format", "json").stdout)
-    assert len(listed) == 32 and {r["pack"] for r in listed} >= {"hipaa-data-flows", "near-miss"}
+    assert len(listed) == 48 and {r["pack"] for r in listed} >= {"hipaa-data-flows", "near-miss", "sensitive-records"}
     shown = cli("rules", "show", "hdf-002").stdout
     for part in ("HDF-002", "critical", "164.504(e)", "Why it matters", "How to fix it", "Example: reported"):
         assert part in shown
@@ -135,13 +135,14 @@ def test_rules_list_show_test_coverage(cli) -> None:
 
 def test_rules_test_fails_readably_on_a_wrong_example(cli, tmp_path: Path) -> None:
     pack = (ROOT / "rules" / "hipaa-data-flows.yaml").read_text()
-    pack = pack.replace("pack: hipaa-data-flows", "pack: my-hipaa").replace("subjects: [lab-feed]", "subjects: [nope]")
-    for i in range(1, 12):
+    pack = pack.replace("pack: hipaa-data-flows", "pack: my-hipaa").replace("subjects: [lab-feed, to-crm]",
+                                                                            "subjects: [nope]")
+    for i in range(1, 20):
         pack = pack.replace(f"id: HDF-{i:03d}", f"id: MYH-{i:03d}")
     (tmp_path / "mine.yaml").write_text(pack)
     p = cli("rules", "test", str(tmp_path / "mine.yaml"))
     assert p.returncode == 1
-    assert "FAIL  MYH-001" in p.stdout and "expected ['nope'], got ['lab-feed']" in p.stdout
+    assert "FAIL  MYH-001" in p.stdout and "expected ['nope'], got ['lab-feed', 'to-crm']" in p.stdout
     assert "1 failed" in p.stdout
 
 
@@ -162,7 +163,7 @@ def test_explain_fired_and_not_fired(cli) -> None:
     assert "fired" in fired and "engagement-events is PHI" in fired
     not_fired = cli("explain", PORTAL_V1, "HDF-003", "view-results").stdout
     assert "did not fire" in not_fired and "audit_logging" in not_fired
-    assert "runs on system portal, which applies control portal-audit" in not_fired  # why the blocker exists
+    assert "uses system portal, which applies a control of type audit_logging" in not_fired  # why the blocker exists
 
 
 def test_checklist(cli) -> None:

@@ -68,6 +68,10 @@ def assert_agree(lm: LoadedMap, ev: Any, findings: Iterable[Any], packs: list, p
     if found != ref.findings:
         problems.append(f"findings only in the engine: {sorted(found - ref.findings)[:20]}\n"
                         f"findings only in the reference: {sorted(ref.findings - found)[:20]}")
+    else:
+        graded = {(f.rule_id, f.subject): f.severity for f in findings}
+        if graded != ref.severities:
+            problems.append(f"severities differ: {sorted(set(graded.items()) ^ set(ref.severities.items()))[:20]}")
     assert not problems, f"engine and reference disagree {what}(params {params}):\n" + "\n".join(problems) + \
         "\nmap:\n" + _show(m)
     return ref

@@ -349,9 +349,9 @@ def test_entities_whose_ids_collide_are_both_audited(slug_pair: tuple[str, str])
         systems=[{"id": b + "-sys", "name": "S"}],
         touchpoints=[
             {"id": a, "name": "A", "stage": "visit", "stakeholder": "nurse", "authentication": "shared",
-             "controls": ["log"], "data_access": [{"data": "labs", "actions": ["view"]}]},
+             "system": b + "-sys", "controls": ["log"], "data_access": [{"data": "labs", "actions": ["view"]}]},
             {"id": b, "name": "B", "stage": "visit", "stakeholder": "nurse", "authentication": "shared",
-             "data_access": [{"data": "labs", "actions": ["view"]}]},
+             "system": b + "-sys", "data_access": [{"data": "labs", "actions": ["view"]}]},
         ])
     lm = load(m)
     result = audit(lm, RULESET)
@@ -622,3 +622,52 @@ def test_a_literal_of_the_wrong_type_is_a_pack_error(tmp_path: Path, where: dict
               "when": [{"fact": "system", "as": "s", "where": where}]}]
     with pytest.raises(PackError, match=re.escape(needle)):
         RuleSet.load(extra_packs=[write_pack(tmp_path, {"pack": "types", "rules": rules})], only=["types"])
+
+
+# --- create_ruleset error 102: an $or inside $iany reads an uninitialised node -------------------
+#
+# createAlpha (rete.c) checks the inner alpha of an $iany/$iall for `right.type`; for an
+# inner $or that node comes from createForwardAlpha, which never sets it. Whatever the
+# heap holds decides whether creating the ruleset fails with error 102, which is why it
+# failed "now and then, once a process had created several rulesets". valgrind reports
+# the uninitialised read for such a ruleset and none for ours.
+
+
+def _iany_children(node: Any) -> Iterable[Any]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in ("$iany", "$iall"):
+                yield from v.values()
+            yield from _iany_children(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _iany_children(v)
+
+
+def test_has_any_never_puts_an_or_inside_iany() -> None:
+    inner = list(_iany_children(RULESET.program.ruleset))
+    assert inner, "the shipped packs use has/has_any"
+    assert not [i for i in inner if isinstance(i, dict) and ({"$or", "$and"} & set(i))]
+
+
+@pytest.mark.slow
+def test_valgrind_sees_no_uninitialised_read_when_our_ruleset_is_created(tmp_path: Path) -> None:
+    import shutil
+
+    if not shutil.which("valgrind"):
+        pytest.skip("valgrind is not installed")
+    script = tmp_path / "create.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import durable_rules_engine as dre
+        from audit_engine.audit import RuleSet
+        bad = {{"r": {{"all": [{{"m": {{"$iany": {{"tags": {{"$or": [{{"$i": "a"}}, {{"$i": "b"}}]}}}}}}}}]}}}}
+        dre.create_ruleset(sys.argv[1], json.dumps(RuleSet.load().program.ruleset if sys.argv[1] == "ours" else bad))
+    """))
+    reports = {}
+    for which in ("ours", "upstream"):
+        p = subprocess.run(["valgrind", "--error-limit=no", sys.executable, str(script), which], capture_output=True,
+                           text=True, timeout=600)
+        reports[which] = p.stderr.count("depends on uninitialised value") and "createAlpha" in p.stderr
+    assert reports == {"ours": False, "upstream": True}

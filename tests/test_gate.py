@@ -60,50 +60,54 @@ def policy_file(tmp_path: Path, text: str) -> str:
 # --------------------------------------------------------------------------- the release scenario
 
 
-def test_new_critical_fails_then_waived_passes_then_expired_fails(v2, baseline, tmp_path) -> None:
-    policy = GatePolicy(max_new={"critical": 0}, expired_waivers="warn")
+def test_new_high_fails_then_waived_passes_then_expired_fails(v2, baseline, tmp_path) -> None:
+    policy = GatePolicy(max_new={"high": 0}, expired_waivers="warn")
 
     apply_waivers(v2, None, today=TODAY)
     out = evaluate_gate(v2, policy, baseline, "1.0.0")
     assert not out.passed
-    assert out.failures == ["1 new finding vs 1.0.0 at critical or above (limit 0): CRED-001 triage-inbox"]
+    assert out.failures == ["3 new findings vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox, "
+                            "HDF-008 breach-runbook, HDF-013 engagement-events"]
     assert {(f.rule_id, f.subject) for f in out.new} >= {("CRED-001", "triage-inbox"), ("HDF-008", "breach-runbook")}
-    assert ("HDF-002", "analytics") not in {(f.rule_id, f.subject) for f in out.new}  # it was in the baseline
+    assert ("SAFE-006", "release-results") not in {(f.rule_id, f.subject) for f in out.new}  # it was in the baseline
 
-    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2026-12-31"))
+    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2026-12-31"), ("HDF-008", "breach-runbook", "2030-01-01"),
+                        ("HDF-013", "engagement-events", "2030-01-01"))
     apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, policy, baseline, "1.0.0")
     assert out.passed, out.failures
     assert out.failures == []
 
-    apply_waivers(v2, path, today=dt.date(2027, 1, 1))  # the day after it expires
+    apply_waivers(v2, path, today=dt.date(2027, 1, 1))  # the day after the first one expires
     out = evaluate_gate(v2, policy, baseline, "1.0.0")
     assert not out.passed
-    assert out.failures == ["1 new finding vs 1.0.0 at critical or above (limit 0): CRED-001 triage-inbox"]
+    assert out.failures == ["1 new finding vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox"]
     assert any("waiver for CRED-001 triage-inbox expired on 2026-12-31" in w for w in out.warnings)
 
 
-def test_at_or_above_counts_more_severe_findings(v2, baseline) -> None:
+def test_at_or_above_counts_more_severe_findings(v2, baseline, ruleset) -> None:
     apply_waivers(v2, None)
-    out = evaluate_gate(v2, GatePolicy(max_new={"high": 0}), baseline, "1.0.0")
-    assert out.failures == ["2 new findings vs 1.0.0 at high or above (limit 0): "
-                            "CRED-001 triage-inbox, HDF-008 breach-runbook"]
-    assert evaluate_gate(v2, GatePolicy(max_new={"high": 2}), baseline, "1.0.0").passed
-    assert [f.severity for f in at_or_above(v2.findings, "high")] == ["critical", "high"]
+    out = evaluate_gate(v2, GatePolicy(max_new={"medium": 3}), baseline, "1.0.0")
+    assert out.failures == ["4 new findings vs 1.0.0 at medium or above (limit 3): "
+                            "CRED-001 triage-inbox, HDF-008 breach-runbook, HDF-013 engagement-events, "
+                            "CRED-005 triage-nurse"]
+    assert evaluate_gate(v2, GatePolicy(max_new={"medium": 4}), baseline, "1.0.0").passed
+    med = audit_file(MED, ruleset)
+    assert [f.severity for f in at_or_above(med.findings, "high")] == ["critical", "high", "high", "high"]
 
 
 @pytest.mark.parametrize("mode,passed", [("warn", True), ("fail", False)])
 def test_expired_waivers_fail_or_warn(v2, baseline, tmp_path, mode: str, passed: bool) -> None:
     path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2030-01-01"),   # active
-                        ("HDF-009", "view-results", "2026-01-31"))               # expired, on a medium finding
+                        ("HDF-018", "patient-portal", "2026-01-31"))             # expired, on a medium finding
     apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, GatePolicy(fail_on="critical", expired_waivers=mode), baseline, "1.0.0")
-    text = f"waiver for HDF-009 view-results expired on 2026-01-31 (owner ciso@example.org, {path}:8)"
+    text = f"waiver for HDF-018 patient-portal expired on 2026-01-31 (owner ciso@example.org, {path}:8)"
     assert out.passed is passed
     bucket, other = (out.warnings, out.failures) if mode == "warn" else (out.failures, out.warnings)
     assert any(t.startswith(text) for t in bucket)
     assert not any(t.startswith(text) for t in other)
-    assert not next(f for f in v2.findings if f.rule_id == "HDF-009").waived
+    assert not next(f for f in v2.findings if f.rule_id == "HDF-018").waived
 
 
 def test_stale_waivers_are_warnings(v2, baseline, tmp_path) -> None:
@@ -116,17 +120,18 @@ def test_stale_waivers_are_warnings(v2, baseline, tmp_path) -> None:
 
 def test_fail_on_and_max_total(v2, baseline) -> None:
     apply_waivers(v2, None)
-    out = evaluate_gate(v2, GatePolicy(fail_on="critical", max_total={"medium": 1}), baseline, "1.0.0")
-    assert out.failures[0] == "1 unwaived finding at critical or above (fail_on: critical): CRED-001 triage-inbox"
+    out = evaluate_gate(v2, GatePolicy(fail_on="high", max_total={"medium": 1}), baseline, "1.0.0")
+    assert out.failures[0] == ("3 unwaived findings at high or above (fail_on: high): CRED-001 triage-inbox, "
+                               "HDF-008 breach-runbook, HDF-013 engagement-events")
     n = len(at_or_above(v2.findings, "medium"))
     assert out.failures[1].startswith(f"{n} unwaived findings at medium or above (limit 1): CRED-001 triage-inbox, "
                                       "HDF-008 breach-runbook")
-    assert evaluate_gate(v2, GatePolicy(fail_on="none", max_total={"medium": n}), baseline, "1.0.0").passed
+    assert evaluate_gate(v2, GatePolicy(fail_on="critical", max_total={"medium": n}), baseline, "1.0.0").passed
 
 
 def test_waived_findings_never_fail(v2, baseline, tmp_path) -> None:
     path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2030-01-01"),
-                        ("HDF-008", "breach-runbook", "2030-01-01"))
+                        ("HDF-008", "breach-runbook", "2030-01-01"), ("HDF-013", "engagement-events", "2030-01-01"))
     apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, GatePolicy(fail_on="high", max_new={"high": 0}, max_total={"high": 0}), baseline, "1.0.0")
     assert out.passed, out.failures
@@ -141,18 +146,19 @@ def test_without_baseline_every_finding_is_new(v2, monkeypatch) -> None:
     assert len(out.new) == len(v2.findings)
     assert any("no baseline" in w and "every finding counts as new" in w for w in out.warnings)
     assert out.failures[0].startswith(f"{len(v2.findings)} new findings (no baseline) at info or above (limit 0): ")
-    assert out.failures[0].endswith(f"HDF-008 breach-runbook, CRED-005 pcp and {len(v2.findings) - 3} more")
+    assert out.failures[0].endswith(f"HDF-008 breach-runbook, HDF-013 engagement-events and {len(v2.findings) - 3} more")
 
 
 def test_renderers(v2, baseline) -> None:
     apply_waivers(v2, None)
-    out = evaluate_gate(v2, GatePolicy(max_new={"critical": 0}), baseline, "1.0.0")
+    out = evaluate_gate(v2, GatePolicy(max_new={"high": 0}), baseline, "1.0.0")
     text = render_text(out)
     assert text.startswith("gate FAILED: map patient-portal version 1.1.0 (baseline 1.0.0;")
-    assert "  FAIL 1 new finding vs 1.0.0 at critical or above (limit 0): CRED-001 triage-inbox" in text
+    assert ("  FAIL 3 new findings vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox, HDF-008 breach-runbook, "
+            "HDF-013 engagement-events") in text
     doc = json.loads(render_json([out]))
     assert doc["passed"] is False and doc["baseline"] == "1.0.0"
-    assert doc["policy"]["max_new"] == {"critical": 0}
+    assert doc["policy"]["max_new"] == {"high": 0}
     assert {f["rule_id"] for f in doc["new"]} >= {"CRED-001", "HDF-008"}
 
 
@@ -214,8 +220,8 @@ def test_gate_cli_uses_the_stored_baseline_and_records_the_run(ruleset, gate_cli
     r = gate_cli(PORTAL_V2, "--policy", policy, "--db", db)
     assert r.exit_code == 1, r.output
     assert "gate FAILED: map patient-portal version 1.1.0 (baseline 1.0.0;" in r.stdout
-    assert ("FAIL 2 new findings vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox, HDF-008 breach-runbook"
-            in r.stdout)
+    assert ("FAIL 3 new findings vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox, HDF-008 breach-runbook, "
+            "HDF-013 engagement-events" in r.stdout)
     with open_store(db, create=False) as store:
         assert store.baseline_version("patient-portal", exclude_version="1.0.0") == "1.1.0"  # the gate recorded v2
 
@@ -225,7 +231,7 @@ def test_gate_cli_uses_the_stored_baseline_and_records_the_run(ruleset, gate_cli
     assert doc["passed"] is True and doc["baseline"] == "1.1.0" and doc["new"] == []
 
     waivers = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2999-01-01"),
-                           ("HDF-008", "breach-runbook", "2999-01-01"))
+                           ("HDF-008", "breach-runbook", "2999-01-01"), ("HDF-013", "engagement-events", "2999-01-01"))
     r = gate_cli(PORTAL_V2, "--policy", policy, "--db", db, "--baseline", "patient-portal@1.0.0",
                  "--waivers", waivers, "--no-store")
     assert r.exit_code == 0, r.output
@@ -233,7 +239,7 @@ def test_gate_cli_uses_the_stored_baseline_and_records_the_run(ruleset, gate_cli
 
 
 def test_gate_cli_markdown(ruleset, gate_cli, tmp_path) -> None:
-    policy = policy_file(tmp_path, "fail_on: critical\n")
+    policy = policy_file(tmp_path, "fail_on: high\n")
     r = gate_cli(PORTAL_V2, "--policy", policy, "--db", f"sqlite:///{tmp_path / 'none.db'}", "--no-store",
                  "--format", "markdown")
     assert r.exit_code == 1
@@ -265,7 +271,7 @@ def test_gate_cli_errors_exit_2(gate_cli, tmp_path) -> None:
 def test_gate_command_in_a_subprocess(tmp_path) -> None:
     if "gate" not in run_cli("--help").stdout:
         pytest.skip("`gate` is not registered in audit_engine.cli._register yet")
-    policy = policy_file(tmp_path, "fail_on: critical\n")
+    policy = policy_file(tmp_path, "fail_on: high\n")
     p = run_cli("gate", str(PORTAL_V2), "--policy", policy, "--no-store", "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert p.returncode == 1 and "CRED-001 triage-inbox" in p.stdout
 

@@ -239,7 +239,7 @@ MALFORMED = [
     ("float-version", edit('version: "1.0.0"', "version: 1.0"), "4:10",
      'version: expected a string, got the number 1.0; quote it ("1.0")'),
     ("enum-with-suggestion", edit("authentication: unique", "authentication: uniqe"), "21:21",
-     "touchpoints[0].authentication: 'uniqe' is not one of unique, sso, badge, shared, none (did you mean 'unique'?)"),
+     "touchpoints[0].authentication: 'uniqe' is not one of unique, sso, badge, shared, none, one_time_link (did you mean 'unique'?)"),
     ("enum-in-list", BASE + "    data_access: [{data: mar, actions: [veiw]}]\n", "22:41",
      "touchpoints[0].data_access[0].actions[0]: 'veiw' is not one of view, create"),
     ("enum-not-a-string", BASE + "    failure_modes: [{id: f, description: d, harm: no}]\n", "22:51",
@@ -304,7 +304,7 @@ def test_several_errors_are_all_reported_together() -> None:
     assert errors_of(text) == [
         'map.yaml:4:10: version: expected a string, got the number 2.0; quote it ("2.0") so that YAML keeps it as text',
         "map.yaml:18:12: touchpoints[0].stage: unknown stage 'bedsid' (did you mean 'bedside'?)",
-        "map.yaml:21:21: touchpoints[0].authentication: 'pasword' is not one of unique, sso, badge, shared, none",
+        "map.yaml:21:21: touchpoints[0].authentication: 'pasword' is not one of unique, sso, badge, shared, none, one_time_link",
         "map.yaml:22:9: touchpoints[1].id: duplicate touchpoint id 'scan' (first at line 16); ids must be unique",
         "map.yaml:26:5: duplicate key 'name' (first at line 23); each key may appear once",
     ]
@@ -359,7 +359,7 @@ def valid_maps(draw: st.DrawFn) -> dict:
         return {k: v for k, v in d.items() if v is not None}
 
     out = {
-        "format": 1, "id": draw(_SLUG), "name": draw(_TEXT), "version": draw(_TEXT),
+        "format": 1, "id": draw(_SLUG), "name": draw(_TEXT), "version": draw(_TEXT.filter(bool)),
         "organization": draw(opt(_TEXT)), "description": draw(opt(_TEXT)),
         "stakeholders": [drop_none({"id": i, "name": draw(_TEXT),
                                     "group": draw(st.sampled_from(m.STAKEHOLDER_GROUPS)), "role": draw(opt(_TEXT)),

@@ -19,9 +19,9 @@ from audit_engine.gate import GatePolicy, evaluate_gate
 from audit_engine.report import render_format
 from audit_engine.report.sarif import SECURITY_SEVERITY
 from audit_engine.waivers import apply_waivers
-from conftest import CONFORMANCE, SHARED
+from conftest import CONFORMANCE, ROOT
 
-SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"  # the official OASIS schema, vendored
 PORTAL_V1 = CONFORMANCE / "patient-portal.v1.yaml"
 PORTAL_V2 = CONFORMANCE / "patient-portal.v2.yaml"
 MED = CONFORMANCE / "medication-administration.yaml"
@@ -53,7 +53,7 @@ touchpoints:
 
 @pytest.fixture
 def portal(ruleset, tmp_path):
-    """patient-portal v2 with CRED-001 waived and an expired waiver on HDF-009."""
+    """patient-portal v2 with CRED-001 waived and an expired waiver on HDF-018."""
     path = tmp_path / "portal.yaml"
     shutil.copy(PORTAL_V2, path)
     result = audit_file(path, ruleset)
@@ -61,7 +61,7 @@ def portal(ruleset, tmp_path):
     waivers.write_text("waivers:\n"
                        "  - {map: patient-portal, rule_id: CRED-001, subject: triage-inbox,"
                        " reason: 'Inbox <retired> Q3', owner: ciso@example.org, expires: 2026-12-31}\n"
-                       "  - {map: patient-portal, rule_id: HDF-009, subject: view-results, reason: old,"
+                       "  - {map: patient-portal, rule_id: HDF-018, subject: patient-portal, reason: old,"
                        " owner: privacy@example.org, expires: 2026-01-01}\n")
     apply_waivers(result, str(waivers), today=TODAY)
     return result
@@ -105,7 +105,7 @@ def test_sarif_is_valid_and_complete(portal, sarif_validator) -> None:
     assert cred["shortDescription"]["text"] == portal.ruleset.program.rules["CRED-001"][1].title
     assert cred["fullDescription"]["text"].startswith("Unique user identification")
     assert "45 CFR 164.312(a)(2)(i)" in cred["help"]["text"] and "**Remediation:**" in cred["help"]["markdown"]
-    assert cred["properties"]["security-severity"] == "9.5"
+    assert cred["properties"]["security-severity"] == "8.0"
     assert by_id["HDF-008"]["help"]["text"].count("at most 60.") == 1 and "{param." not in json.dumps(rules)
     assert "security" in cred["properties"]["tags"] and "credential-sharing" in cred["properties"]["tags"]
     for r in rules:
@@ -132,20 +132,20 @@ def test_sarif_is_valid_and_complete(portal, sarif_validator) -> None:
         ("CRED-001", [{"kind": "external", "status": "accepted", "justification": "Inbox <retired> Q3",
                        "properties": {"owner": "ciso@example.org", "expires": "2026-12-31",
                                       "file": portal.waiver_report["file"], "line": 2}}])]
-    expired = next(r for r in results if r["ruleId"] == "HDF-009")
+    expired = next(r for r in results if r["ruleId"] == "HDF-018")
     assert "suppressions" not in expired and expired["properties"]["waiverExpired"]["expires"] == "2026-01-01"
 
 
 def test_sarif_several_maps_relative_paths(ruleset, sarif_validator, monkeypatch) -> None:
     monkeypatch.chdir(CONFORMANCE.parent)
-    results = [audit_file("maps/patient-portal.v1.yaml", ruleset), audit_file("maps/medication-administration.yaml",
-                                                                              ruleset)]
+    results = [audit_file("conformance/patient-portal.v1.yaml", ruleset),
+               audit_file("conformance/medication-administration.yaml", ruleset)]
     doc = json.loads(render_format("sarif", results, fail_on="high"))
     assert_valid(sarif_validator, doc)
     assert [r["properties"]["map"]["id"] for r in doc["runs"]] == ["patient-portal", "med-administration"]
     assert len({r["automationDetails"]["id"] for r in doc["runs"]}) == 2
     uris = {res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for res in doc["runs"][0]["results"]}
-    assert uris == {"maps/patient-portal.v1.yaml"}  # relative, as given
+    assert uris == {"conformance/patient-portal.v1.yaml"}  # relative, as given
 
 
 def test_sarif_of_a_hostile_map_is_valid(hostile, sarif_validator) -> None:
@@ -173,15 +173,15 @@ def test_junit_reads_back_with_junitparser(portal, tmp_path) -> None:
     assert by_rule["CRED-001"].classname == "credential-sharing"
     assert by_rule["CRED-001"].name == "CRED-001 " + rules["CRED-001"][1].title
 
-    # CRED-001 is critical but waived: a passing case, the waiver in system-out
+    # CRED-001 is high but waived: a passing case, the waiver in system-out
     assert by_rule["CRED-001"].is_passed
     assert "waived by ciso@example.org until 2026-12-31" in by_rule["CRED-001"].system_out
-    # HDF-008 (high) fails; HDF-009 (medium, its waiver expired) is below the threshold
+    # HDF-008 (high) fails; HDF-018 (medium, its waiver expired) is below the threshold
     failures = [r for r in by_rule["HDF-008"].result if isinstance(r, Failure)]
     assert len(failures) == 1 and failures[0].type == "high"
     assert failures[0].message.startswith("breach-runbook: ")
     assert "fingerprint:" in failures[0].text
-    assert by_rule["HDF-009"].is_passed and "waiver expired 2026-01-01" in by_rule["HDF-009"].system_out
+    assert by_rule["HDF-018"].is_passed and "waiver expired 2026-01-01" in by_rule["HDF-018"].system_out
 
     unwaived_high = [f for f in portal.findings if not f.waived and f.severity in ("critical", "high")]
     assert suite.failures == len(unwaived_high)
@@ -192,7 +192,7 @@ def test_junit_reads_back_with_junitparser(portal, tmp_path) -> None:
 
 def test_junit_threshold_and_several_maps(ruleset, tmp_path) -> None:
     results = [audit_file(PORTAL_V1, ruleset), audit_file(MED, ruleset)]
-    for fail_on, expect in (("none", 0), ("critical", 1), ("low", None)):
+    for fail_on, expect in (("none", 0), ("critical", 2), ("low", None)):
         path = tmp_path / f"{fail_on}.xml"
         path.write_text(render_format("junit", results, fail_on=fail_on))
         xml = JUnitXml.fromfile(str(path))
@@ -206,7 +206,7 @@ def test_junit_threshold_and_several_maps(ruleset, tmp_path) -> None:
 
 def test_junit_escapes_hostile_text(hostile, tmp_path) -> None:
     path = tmp_path / "h.xml"
-    path.write_text(render_format("junit", [hostile], fail_on="critical"), encoding="utf-8")
+    path.write_text(render_format("junit", [hostile], fail_on="high"), encoding="utf-8")
     xml = JUnitXml.fromfile(str(path))  # parses: markup and control characters are escaped or replaced
     case = next(c for s in xml for c in s if c.name.startswith("CRED-001"))
     assert "<img src=x onerror=alert(1)>" in case.result[0].message
@@ -229,12 +229,12 @@ def test_markdown_summary_links_and_limit(ruleset, portal) -> None:
     waived = sum(f.waived for f in portal.findings)
     assert lines[head + 2] == ("| " + " | ".join(str(s[k]) for k in ("critical", "high", "medium", "low", "info"))
                                + f" | {s['total']} | {waived} |")
-    assert s["critical"] == 0 and waived == 1  # CRED-001 is waived: counted as waived, not as critical
-    assert "expired waiver: HDF-009 view-results" in md
+    assert s["high"] == 2 and waived == 1  # CRED-001 is waived: counted as waived, not as high
+    assert "expired waiver: HDF-018 patient-portal" in md
     rows = [line for line in lines if line.startswith("| ") and "#L" in line]
     assert 0 < len(rows) <= 10
     assert rows[0].startswith("| 🟧 high | HDF-008 | breach-runbook |")  # highest unwaived first
-    assert "_(waived)_" in md  # CRED-001, listed after the unwaived ones
+    assert "_(waived)_" not in md  # CRED-001 would be listed after the ten unwaived ones: not shown
 
     many = audit_file(MED, ruleset)
     many.findings = many.findings * 3  # more than ten findings
@@ -249,8 +249,9 @@ def test_markdown_with_gate_and_link_base(ruleset, portal) -> None:
     md = render_format("markdown", [portal], fail_on="high", gates=[outcome],
                        link_base="https://github.com/o/r/blob/abc123/")
     assert "❌ **Gate failed** (baseline 1.0.0;" in md
-    assert "- ❌ 1 new finding vs 1.0.0 at high or above \\(limit 0\\)" not in md  # parentheses are not escaped
-    assert "- ❌ 1 new finding vs 1.0.0 at high or above (limit 0): HDF-008 breach-runbook" in md
+    assert "- ❌ 2 new findings vs 1.0.0 at high or above \\(limit 0\\)" not in md  # parentheses are not escaped
+    assert ("- ❌ 2 new findings vs 1.0.0 at high or above (limit 0): HDF-008 breach-runbook, "
+            "HDF-013 engagement-events") in md
     assert "New since the baseline" in md
     assert "(https://github.com/o/r/blob/abc123/" in md and "#L" in md
 
@@ -307,7 +308,7 @@ def test_html_is_standalone_and_grouped(portal) -> None:
     assert page.lstrip().startswith("<!DOCTYPE html>") and "<style>" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # no external assets
     assert "Content-Security-Policy" in page
-    positions = [page.find(f'<span class="sev sev-{s}">{s}</span> ') for s in ("critical", "high", "medium", "low")]
+    positions = [page.find(f'<span class="sev sev-{s}">{s}</span> ') for s in ("high", "medium", "low")]
     assert all(p > 0 for p in positions) and positions == sorted(positions)
     assert '<span class="tag waived">waived</span>' in page
     assert "Waived</strong> by ciso@example.org until 2026-12-31: Inbox &lt;retired&gt; Q3" in page

@@ -25,7 +25,10 @@ def test_example(outcome) -> None:
 
 def test_catalog_is_complete() -> None:
     ids = {r.id for lp in PACKS for r in lp.pack.rules}
-    expected = {f"HDF-{i:03d}" for i in range(1, 12)} | {f"CRED-{i:03d}" for i in range(1, 6)} | \
-        {f"SAFE-{i:03d}" for i in range(1, 7)} | {f"COMP-{i:03d}" for i in range(1, 5)} | \
-        {f"STK-{i:03d}" for i in range(1, 4)} | {f"CLIN-{i:03d}" for i in range(1, 4)}
+    expected = {f"HDF-{i:03d}" for i in range(1, 20)} | {f"SENS-{i:03d}" for i in range(1, 6)} | \
+        {f"CRED-{i:03d}" for i in range(1, 7)} | {f"SAFE-{i:03d}" for i in (1, 3, 4, 5, 6, 7, 8)} | \
+        {f"COMP-{i:03d}" for i in range(1, 5)} | {f"STK-{i:03d}" for i in range(1, 5)} | \
+        {f"CLIN-{i:03d}" for i in range(1, 4)}
     assert ids == expected
+    retired = {r.id: r for lp in PACKS for r in lp.pack.retired}
+    assert set(retired) == {"SAFE-002"} and retired["SAFE-002"].replaced_by == ["SAFE-007", "SAFE-008"]

@@ -41,13 +41,13 @@ def test_acceptance_portal_history_in_postgresql(fresh_pg_url, tmp_path):
     assert p.returncode == 0, p.stderr
     diff = json.loads(p.stdout)
     assert (diff["map"], diff["from"], diff["to"]) == ("patient-portal", "1.0.0", "1.1.0")
-    assert (len(diff["new"]), len(diff["resolved"]), len(diff["unchanged"])) == (4, 8, 6)
+    assert (len(diff["new"]), len(diff["resolved"]), len(diff["unchanged"])) == (5, 8, 6)
     p = run_cli("trend", "patient-portal", "--db", fresh_pg_url, "--format", "json")
     assert p.returncode == 0, p.stderr
     trend = json.loads(p.stdout)
     assert trend["map"] == "patient-portal"
     assert [(v["version"], v["total"], v["new"], v["resolved"]) for v in trend["versions"]] == [
-        ("1.0.0", 14, 14, 0), ("1.1.0", 10, 4, 8)]
+        ("1.0.0", 14, 14, 0), ("1.1.0", 11, 5, 8)]
     for v in trend["versions"]:
         assert sum(v[s] for s in SEVERITIES) == v["total"]
 

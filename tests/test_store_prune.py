@@ -29,10 +29,10 @@ def test_prune_keeps_latest_runs_of_each_version(fresh_url: str, portal) -> None
         assert [(h["version"], h["runs"]) for h in history] == [("1.0.0", 1), ("1.1.0", 1)]
         assert len(store.version_findings("patient-portal", "1.0.0")) == 14
         trend = store.trend("patient-portal")
-        assert [v["total"] for v in trend["versions"]] == [14, 10]
+        assert [v["total"] for v in trend["versions"]] == [14, 11]
         rows = table_rows(fresh_url)
         assert len(rows["audit_runs"]) == 3  # two versions of patient-portal, one of other-map
-        assert len(rows["findings"]) == 14 + 10 + 14  # no finding of a deleted run is left behind
+        assert len(rows["findings"]) == 14 + 11 + 14  # no finding of a deleted run is left behind
 
 
 def test_prune_refuses_to_delete_everything(fresh_url: str, portal) -> None:

@@ -61,18 +61,18 @@ def test_active_waiver_marks_the_finding(portal, tmp_path) -> None:
 
 
 def test_waiver_by_fingerprint(portal, tmp_path) -> None:
-    target = find(portal, "HDF-009", "view-results")
-    path = write(tmp_path, "waivers:\n" + waiver("HDF-009", None, fingerprint=target.fingerprint))
+    target = find(portal, "HDF-018", "patient-portal")
+    path = write(tmp_path, "waivers:\n" + waiver("HDF-018", None, fingerprint=target.fingerprint))
     apply_waivers(portal, path, today=TODAY)
     assert target.waived
     entry = portal.waiver_report["applied"][0]
-    assert entry["fingerprint"] == target.fingerprint and entry["subject"] == "view-results"
+    assert entry["fingerprint"] == target.fingerprint and entry["subject"] == "patient-portal"
 
 
 def test_fingerprint_of_another_rule_is_an_error(portal, tmp_path) -> None:
-    target = find(portal, "HDF-009", "view-results")
+    target = find(portal, "HDF-018", "patient-portal")
     path = write(tmp_path, "waivers:\n" + waiver("CRED-001", None, fingerprint=target.fingerprint))
-    with pytest.raises(ConfigError, match="is the finding HDF-009 view-results, not rule CRED-001"):
+    with pytest.raises(ConfigError, match="is the finding HDF-018 patient-portal, not rule CRED-001"):
         apply_waivers(portal, path, today=TODAY)
 
 

@@ -93,27 +93,38 @@ def _derived_anchor(d: Derivation, anchored: dict[str, str]) -> str | None:
 
 
 def plan(derivations: Iterable[Derivation], bodies: dict[int, list]) -> tuple[dict[str, str], dict[int, bool]]:
-    """Anchored types (greatest fixpoint) and, per body key, whether it is local."""
-    derivations = list(derivations)
+    """Anchored types and, per body key, whether it is local.
+
+    A derived type is anchored when every one of its derivations is local and asserts the
+    anchor under the same field, *given the anchored set itself*. Anchoring one type can
+    make a body that joins it on another field non-local, so the set is grown from the
+    base types and re-checked; a type that fails the check is excluded for good and the
+    set is grown again (the exclusions only grow, so this ends).
+    """
     by_type: dict[str, list[Derivation]] = {}
     for d in derivations:
         by_type.setdefault(d.fact, []).append(d)
-    anchored = dict(ANCHOR_FIELDS)
-    candidates = {t: "" for t in by_type}
-    anchored.update({t: next(iter(ds[0].assert_)) for t, ds in by_type.items()})  # optimistic start
-    changed = True
-    while changed:
-        changed = False
-        for t in list(candidates):
-            if t not in anchored:
-                continue
-            fields = {_derived_anchor(d, anchored) for d in by_type[t]}
-            if None in fields or len(fields) != 1:
-                del anchored[t]
-                changed = True
-            elif anchored[t] != next(iter(fields)):
-                anchored[t] = next(iter(fields))  # type: ignore[assignment]
-                changed = True
+    excluded: set[str] = set()
+
+    def field_of(t: str, anchored: dict[str, str]) -> str | None:
+        fields = {_derived_anchor(d, anchored) for d in by_type[t]}
+        return fields.pop() if len(fields) == 1 and None not in fields else None
+
+    while True:
+        anchored = dict(ANCHOR_FIELDS)
+        grown = True
+        while grown:
+            grown = False
+            for t in by_type:
+                if t not in anchored and t not in excluded:
+                    f = field_of(t, anchored)
+                    if f is not None:
+                        anchored[t] = f
+                        grown = True
+        bad = {t for t in by_type if t in anchored and field_of(t, anchored) != anchored[t]}
+        if not bad:
+            break
+        excluded |= bad
     local = {key: anchor_class(body, anchored)[0] for key, body in bodies.items()}
     return anchored, local
 

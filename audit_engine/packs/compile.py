@@ -134,12 +134,17 @@ def _derived_types(packs: Iterable[Pack], problems: list[Problem]) -> dict[str, 
     return types
 
 
+def derivation_key(pack: Pack, d: Derivation) -> str:
+    """Derivation ids are unique within their pack."""
+    return f"{pack.pack}/{d.id}"
+
+
 def _iter_bodies(pack: Pack) -> Iterable[tuple[str, str, Any, int, list, tuple]]:
     for i, d in enumerate(pack.derive):
         key = "when" if d.when is not None else "when_any"
         for j, body in enumerate(d.bodies()):
             path = ("derive", i, key) if d.when is not None else ("derive", i, key, j)
-            yield "derive", d.id, d, j, body, path
+            yield "derive", derivation_key(pack, d), d, j, body, path
     for i, r in enumerate(pack.rules):
         key = "when" if r.when is not None else "when_any"
         for j, body in enumerate(r.bodies()):
@@ -316,7 +321,11 @@ class _BodyCompiler:
                 return None
             if name in ("has", "has_any"):
                 inner = [{"$i": v} for v in items]
-                return False, {"$iany": {f: inner[0] if len(inner) == 1 else {"$or": inner}}}
+                # one $iany per value: an $or inside $iany makes create_ruleset read an uninitialised
+                # node (createForwardAlpha leaves expression.right.type unset) and fail now and
+                # then with error 102
+                anys = [{"$iany": {f: i}} for i in inner]
+                return False, anys[0] if len(anys) == 1 else {"$or": anys}
             if name == "in":
                 eqs = [{f: v} for v in items]
                 return False, (eqs[0] if len(eqs) == 1 else {"$or": eqs})
@@ -405,10 +414,11 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
                 problems.append(Problem(pack.pack, ("rules",), f"rule {r.id} is defined by packs "
                                         f"'{rules[r.id][0].pack}' and '{pack.pack}'"))
             rules[r.id] = (pack, r)
-        for d in pack.derive:
-            if d.id in derivations and derivations[d.id][0] is not pack:
-                problems.append(Problem(pack.pack, ("derive",), f"derivation '{d.id}' is defined twice"))
-            derivations[d.id] = (pack, d)
+        for i, d in enumerate(pack.derive):
+            if derivation_key(pack, d) in derivations:
+                problems.append(Problem(pack.pack, ("derive", i, "id"), f"derivation '{d.id}' is defined twice "
+                                        "in this pack"))
+            derivations[derivation_key(pack, d)] = (pack, d)
         for kind, owner, item, j, body, path in _iter_bodies(pack):
             bc = _BodyCompiler(pack, types, params, path, problems, used)
             conds = bc.compile(body)

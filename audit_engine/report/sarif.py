@@ -65,10 +65,12 @@ def _rule_descriptor(rule_id: str, pack: Any, rule: Any, params: dict[str, Any])
         "properties": {
             "security-severity": SECURITY_SEVERITY[rule.severity],
             "severity": rule.severity,
-            "tags": ["security", "compliance", pack.pack, rule.severity, rule.subject_kind],
+            "tags": ["security", "compliance", pack.pack, rule.severity, *rule.subject_kinds],
             "pack": pack.pack,
             "packVersion": pack.version,
+            "basis": rule.basis,
             "citation": rule.citation,
+            "citations": [c.model_dump(exclude_none=True) for c in rule.citations],
         },
     }
     urls = [r for r in refs if re.match(r"^https?://\S+$", r)]
@@ -95,6 +97,7 @@ def _result(f: Finding, index: int, uri: str, map_id: str) -> dict[str, Any]:
             "subject": f.subject,
             "subjectKind": f.subject_kind,
             "citation": f.citation,
+            "citations": [dict(c) for c in f.citations],
             "evidence": list(f.evidence),
         },
     }
