@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from . import _gc
-from .engine.run import Evaluation, evaluate
+from .engine.run import Engine, Evaluation
 from .facts import base_facts
 from .findings import Finding, build_findings, summarize
 from .loader import LoadedMap, load_map
-from .packs.compile import Program
-from .packs.load import LoadedPack, build_program, load_packs, resolve_params, select
+from .packs.load import LoadedPack, build_program, load_packs, pack_error, resolve_params, select
+from .packs.program import CompileProblems, Program
 
 ENGINE_VERSION = "0.1.0"
 
@@ -30,6 +30,13 @@ class RuleSet:
     packs: list[LoadedPack]
     params: dict[str, int]
     program: Program
+    engine: Engine = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        try:
+            self.engine = Engine(self.program)
+        except CompileProblems as exc:  # past a limit of the engine: reported in the packs
+            raise pack_error(self.packs, exc.problems) from None
 
     @classmethod
     def load(cls, extra_packs: Iterable[str | Path] = (), only: Iterable[str] = (), skip: Iterable[str] = (),
@@ -74,7 +81,7 @@ def audit(loaded: LoadedMap, ruleset: RuleSet) -> AuditResult:
     """Audit one loaded (already validated) map."""
     start = time.perf_counter()
     with _gc.paused():
-        ev = evaluate(ruleset.program, base_facts(loaded.map))
+        ev = ruleset.engine.evaluate(base_facts(loaded.map, ruleset.program.read_types()))
         findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
     return AuditResult(loaded, ruleset, findings, ev, time.perf_counter() - start)
 

@@ -133,7 +133,7 @@ def _plan(model: type[BaseModel], fact: str, owner_field: str | None = None,
 _NESTED = {"data_access": "access", "failure_modes": "failure_mode"}
 PLANS: dict[str, _Plan] = {e.key: _plan(e.model, e.kind, nested_of=_NESTED) for e in ENTITIES}
 # Facts that belong to one touchpoint, and the field that names it. The engine keeps
-# each group of touchpoints in its own state (see engine/_shards.py).
+# each group of touchpoints in its own state (see engine/_plan.py).
 ANCHOR = "touchpoint"
 ANCHOR_FIELDS: dict[str, str] = {"touchpoint": "id"}
 

@@ -16,8 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ._template import render
 from .engine.run import Evaluation, Match
 from .errors import Location
-from .packs.compile import Program
-from .packs.semantics import holds
+from .packs.program import Program, holds
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 SEVERITY_ORDER: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
@@ -40,9 +39,8 @@ def _subject_kind(program: Program, rule: Any, fact_type: str) -> str:
 
 def grade(rule: Any, ex: "Explainer", m: Match) -> str:
     """The severity of a finding from this match: the first ``severity_when`` that holds."""
-    for g in rule.severity_when:
-        if all(holds(ex.values(m.fact_of(alias)).get(fname), test, ex.p.params)
-               for alias, tests in g.where.items() for fname, test in tests.items()):
+    for g in ex.p.grades.get(rule.id, ()):
+        if all(holds(t, ex.values(m.fact_of(alias)).get(t.field)) for alias, t in g.tests):
             return g.severity
     return rule.severity
 
@@ -114,6 +112,7 @@ class Explainer:
     def __init__(self, program: Program, ev: Evaluation):
         self.p, self.ev = program, ev
         self._chains: dict[int, tuple[list[str], int]] = {}
+        self._depths: dict[int, int] | None = None
 
     def values(self, idx: int) -> dict[str, Any]:
         return self.ev.facts[idx].values
@@ -123,9 +122,38 @@ class Explainer:
         ctx["param"] = dict(self.p.params)  # type: ignore[assignment]
         return ctx
 
+    @property
+    def depths(self) -> dict[int, int]:
+        """Per derived fact, the length of its shortest derivation (base facts are 0).
+
+        Computed from the justifications alone, so the evidence chosen for a finding
+        depends on the facts, never on the order or the engine states they came from.
+        """
+        if self._depths is None:
+            just = self.ev.justifications
+            depth: dict[int, int] = {}
+            users: dict[int, list[int]] = {}
+            for idx, matches in just.items():
+                for m in matches:
+                    for _, i in m.bindings:
+                        if i in just:
+                            users.setdefault(i, []).append(idx)
+            todo = list(just)
+            while todo:  # relax until stable: depth(f) = 1 + min over matches of max depth of the bound facts
+                changed: list[int] = []
+                for idx in todo:
+                    best = min((1 + max((depth.get(i, 0 if i not in just else 1 << 30) for _, i in m.bindings),
+                                        default=0)) for m in just[idx])
+                    if best < depth.get(idx, 1 << 30):
+                        depth[idx] = best
+                        changed.append(idx)
+                todo = list(dict.fromkeys(u for c in changed for u in users.get(c, ())))
+            self._depths = depth
+        return self._depths
+
     def match_key(self, match: Match) -> tuple:
-        rounds = self.ev.rounds_of
-        depth = max((rounds[i] for _, i in match.bindings), default=0)
+        depths, just = self.depths, self.ev.justifications
+        depth = max((depths.get(i, 1 << 30) if i in just else 0 for _, i in match.bindings), default=0)
         return (depth, self.p.bodies[match.body].alternative, match.body,
                 tuple(self.ev.facts[i].key() for _, i in match.bindings))
 
@@ -155,7 +183,7 @@ class Explainer:
                 omitted += om
                 lines.extend(line for line in sub if line not in lines)
             body = self.p.bodies[match.body]
-            _, derivation = self.p.derivations[body.owner]
+            _, derivation = self.p.derivations[body.owner]  # type: ignore[index]
             own = render(derivation.because, self.context(match))
             if own not in lines:
                 lines.append(own)

@@ -38,7 +38,7 @@ import reference  # noqa: E402
 from audit_engine.audit import RuleSet, audit  # noqa: E402
 from audit_engine.engine import _durable  # noqa: E402
 from audit_engine.engine._fnv import FactIds, fnv1a32, slot0_aliases  # noqa: E402
-from audit_engine.engine.run import _ruleset_name, evaluate  # noqa: E402
+from audit_engine.engine.run import evaluate  # noqa: E402
 from audit_engine.errors import PackError, CapacityError, EngineError  # noqa: E402
 from audit_engine.facts import Fact, base_facts  # noqa: E402
 from audit_engine.findings import build_findings  # noqa: E402
@@ -371,7 +371,7 @@ def _small_map(seed: int) -> dict[str, Any]:
 
 def test_1500_audits_in_one_process_stay_identical_and_leave_no_state() -> None:
     lm = load(_small_map(1))
-    handle = _durable.ruleset_handle(_ruleset_name(RULESET.program), RULESET.program.ruleset)
+    handle = RULESET.engine.handle()
     first = rows(audit(lm, RULESET).findings)
     assert first
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -411,7 +411,7 @@ def test_audits_interleaved_from_two_threads_are_isolated() -> None:
     for t in threads:
         t.join(timeout=300)
     assert not errors, errors
-    handle = _durable.ruleset_handle(_ruleset_name(RULESET.program), RULESET.program.ruleset)
+    handle = RULESET.engine.handle()
     assert _durable.live_states(handle) == 0
 
 
@@ -447,7 +447,7 @@ def test_an_error_code_from_assert_is_an_engine_error(monkeypatch: pytest.Monkey
     with pytest.raises(cls, match="no findings were produced"):
         audit(phi_map, RULESET)
     monkeypatch.undo()
-    handle = _durable.ruleset_handle(_ruleset_name(RULESET.program), RULESET.program.ruleset)
+    handle = RULESET.engine.handle()
     assert _durable.live_states(handle) == 0
     assert rows(audit(phi_map, RULESET).findings) == good  # the ruleset is still healthy
 
@@ -484,7 +484,7 @@ def test_a_real_error_303_is_a_capacity_error(tmp_path: Path, phi_map: LoadedMap
     rs = RuleSet.load(extra_packs=[write_pack(tmp_path, {"pack": "many", "rules": rules})])
     with pytest.raises(CapacityError, match="64 conditions"):
         audit(phi_map, rs)
-    handle = _durable.ruleset_handle(_ruleset_name(rs.program), rs.program.ruleset)
+    handle = rs.engine.handle()
     assert _durable.live_states(handle) == 0
 
 
@@ -645,7 +645,7 @@ def _iany_children(node: Any) -> Iterable[Any]:
 
 
 def test_has_any_never_puts_an_or_inside_iany() -> None:
-    inner = list(_iany_children(RULESET.program.ruleset))
+    inner = list(_iany_children(RULESET.engine.ruleset))
     assert inner, "the shipped packs use has/has_any"
     assert not [i for i in inner if isinstance(i, dict) and ({"$or", "$and"} & set(i))]
 
@@ -663,7 +663,7 @@ def test_valgrind_sees_no_uninitialised_read_when_our_ruleset_is_created(tmp_pat
         import durable_rules_engine as dre
         from audit_engine.audit import RuleSet
         bad = {{"r": {{"all": [{{"m": {{"$iany": {{"tags": {{"$or": [{{"$i": "a"}}, {{"$i": "b"}}]}}}}}}}}]}}}}
-        dre.create_ruleset(sys.argv[1], json.dumps(RuleSet.load().program.ruleset if sys.argv[1] == "ours" else bad))
+        dre.create_ruleset(sys.argv[1], json.dumps(RuleSet.load().engine.ruleset if sys.argv[1] == "ours" else bad))
     """))
     reports = {}
     for which in ("ours", "upstream"):

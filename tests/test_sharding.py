@@ -28,18 +28,24 @@ def _findings(lm, size: int) -> tuple[list[tuple], int]:
     return [(f.rule_id, f.subject, f.severity, f.message, tuple(f.evidence), f.fingerprint) for f in fs], ev.states
 
 
-def _bodies(owner: str) -> list:
-    return [b for b in RULESET.program.bodies.values() if b.owner == owner]
+def _local(owner: str) -> list[bool]:
+    plan = RULESET.engine.plan
+    return [plan.local[b.name] for b in RULESET.program.bodies_of(owner)]
 
 
 def test_locality_analysis() -> None:
-    p = RULESET.program
-    assert p.anchored["phi_touchpoint"] == "touchpoint" and p.anchored["effective_control"] == "touchpoint"
-    assert "phi_data" not in p.anchored and "holds_phi" not in p.anchored  # reach beyond one touchpoint
-    assert all(b.local for b in _bodies("HDF-003"))  # one touchpoint, negation tied to it
-    assert not any(b.local for b in _bodies("STK-002"))  # "acts at no touchpoint": needs every touchpoint
-    assert not any(b.local for b in _bodies("STK-003"))  # joins two different touchpoints
-    assert all(b.local for b in _bodies("holds-phi-used"))  # local body deriving a global fact
+    plan = RULESET.engine.plan
+    assert plan.anchored["phi_touchpoint"] == "touchpoint" and plan.anchored["effective_control"] == "touchpoint"
+    assert "phi_data" not in plan.anchored and "holds_phi" not in plan.anchored  # reach beyond one touchpoint
+    assert all(_local("HDF-003"))  # one touchpoint, negation tied to it
+    assert all(_local("SAFE-001"))  # the safeguard negation is tied to the failure mode's touchpoint
+    assert not any(_local("STK-002"))  # "takes part nowhere": needs every shard's touchpoints
+    assert all(_local("STK-003"))  # the receiving touchpoint anchors it; the flow is routed by its `to`
+    assert all(_local("core/holds-phi-used"))  # local body deriving a global fact
+    assert not any(_local("hipaa-data-flows/fed-by-patient-authenticated-touchpoint"))  # reads what every shard found
+    # a global body negating a type the shards derive waits for the late phases
+    assert all(plan.late[b.name] for b in RULESET.program.bodies_of("STK-002"))
+    assert "flow" in plan.routes and plan.routes["flow"] == frozenset({"from", "to"})  # routed, not broadcast
 
 
 MAPS = [CONFORMANCE / "patient-portal.v1.yaml", CONFORMANCE / "patient-portal.v2.yaml",

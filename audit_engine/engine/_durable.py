@@ -78,6 +78,11 @@ def ruleset_handle(name: str, definition: dict[str, Any]) -> int:
         return handle
 
 
+def fragment(fact: dict[str, Any]) -> str:
+    """A fact as JSON without its opening brace: a session prefixes its own ``sid``."""
+    return json.dumps(fact, separators=(",", ":"))[1:]
+
+
 class Session:
     """One audit's state in a ruleset. Use via :func:`session`."""
 
@@ -91,36 +96,40 @@ class Session:
         Returns the activations, each ``{rule_name: {alias: fact}}``, all of them: the
         engine has finished with this batch when this returns.
         """
-        if not facts:
+        raw = self.assert_fragments([fragment(f) for f in facts])
+        return [a for a in json.loads("[" + ",".join(raw) + "]") if OPEN_RULE not in a] if raw else []
+
+    def assert_fragments(self, fragments: list[str]) -> list[str]:
+        """Assert facts serialised by :func:`fragment` and run every activation they cause;
+        returns each activation's raw JSON (``{rule_name: {alias: fact}}``)."""
+        if not fragments:
             return []
-        return [a for a in self._assert(facts) if OPEN_RULE not in a]
-
-    def open(self) -> None:
-        """Fire the sentinel rule once, so the state's action context is initialised."""
-        fired = self._assert([{"id": OPEN_FACT_ID, "T": _OPEN_TYPE}])
-        if not any(OPEN_RULE in a for a in fired):
-            raise EngineError("the rule engine did not start an audit session; no findings were produced")
-
-    def _assert(self, facts: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
-        for f in facts:
-            f["sid"] = self.sid
+        head = '{"sid":"' + self.sid + '",'
         try:
-            code, state = _dre.assert_facts(self._handle, json.dumps(facts, separators=(",", ":")))
+            code, state = _dre.assert_facts(self._handle, "[" + head + ("," + head).join(fragments) + "]")
         except Exception as exc:
             raise _engine_error(exc, "accept the map's facts") from None
         if code == _OBSERVED:
             raise EngineError("the rule engine dropped a fact as a duplicate; no findings were produced "
                               "(this is a bug in audit-engine: please report it with the map)")
-        fired: list[dict[str, dict[str, Any]]] = []
+        fired: list[str] = []
         try:
             result = _dre.start_action_for_state(self._handle, state)
-            while result:
-                fired.append(json.loads(result[1]))
+            if result:
+                fired.append(result[1])
                 nxt = _dre.complete_and_start_action(self._handle, state)
-                result = (None, nxt) if nxt else None
+                while nxt:
+                    fired.append(nxt)
+                    nxt = _dre.complete_and_start_action(self._handle, state)
         except Exception as exc:
             raise _engine_error(exc, "run the rules") from None
         return fired
+
+    def open(self) -> None:
+        """Fire the sentinel rule once, so the state's action context is initialised."""
+        raw = self.assert_fragments([fragment({"id": OPEN_FACT_ID, "T": _OPEN_TYPE})])
+        if not any(OPEN_RULE in json.loads(a) for a in raw):
+            raise EngineError("the rule engine did not start an audit session; no findings were produced")
 
     def stored_facts(self) -> list[dict[str, Any]]:
         """Every fact the engine holds for this session (for tests and diagnostics)."""

@@ -1,43 +1,48 @@
-"""Step 4 of the pipeline: run a compiled program over a map's facts to a fixpoint.
+"""Step 4 of the pipeline: run a rule program over a map's facts to a fixpoint.
 
-The driver asserts the base facts, then repeatedly asserts the facts derived by the
-last round's derivation activations (each distinct fact once) until nothing new is
-derived; then it opens each negation stratum in turn with its phase fact and runs to
-a fixpoint again. Activations are collected, not acted on inside the engine, so the
-result is complete when :func:`evaluate` returns and does not depend on the order
-the engine happened to fire in.
+:class:`Engine` is a program prepared for durable-rules (its schedule, ``_plan``; its
+ruleset, ``_translate``). :meth:`Engine.evaluate` asserts the base facts, then
+repeatedly asserts the facts derived by the last batch's derivation activations (each
+distinct fact once) until nothing new is derived; then it opens each negation stratum in
+turn with its phase fact and runs to a fixpoint again. Activations are collected, not
+acted on inside the engine, so the result is complete when ``evaluate`` returns and does
+not depend on the order the engine happened to fire in.
 
-Large maps are split into touchpoint shards (one engine state per group of
-touchpoints, plus a global state; see ``packs/_shards.py`` for why that is exact):
-durable-rules' per-state indexes have a fixed size, so keeping states small keeps the
-cost per fact flat. Derived facts are routed to every state that needs them.
+A large map runs in one global state and a series of touchpoint shards, one shard alive
+at a time (see ``_plan`` for why that is exact); a small map runs in one state.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from contextlib import ExitStack
+import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from ..facts import Fact
-from ..packs.compile import PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Program, engine_field
-from ..packs.schema import Ref
+from ..facts import ANCHOR, Fact
+from ..packs.program import FieldRef, Program
 from . import _durable
 from ._fnv import FactIds
+from ._plan import Plan, plan
+from ._translate import LATE_PHASE_TYPE, PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Translation, engine_field, translate
 
-SHARD_TOUCHPOINTS = 1000  # touchpoints per engine state (measured: benchmarks/bench_scale.py)
+SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """One activation: a body and the facts bound to its positive aliases."""
 
     body: str
-    bindings: tuple[tuple[str, int], ...]  # (user alias, fact index), in body order
+    aliases: tuple[str, ...]  # the body's positive aliases, in order
+    facts: tuple[int, ...]  # the fact bound to each
+
+    @property
+    def bindings(self) -> tuple[tuple[str, int], ...]:
+        return tuple(zip(self.aliases, self.facts))
 
     def fact_of(self, alias: str) -> int:
-        return dict(self.bindings)[alias]
+        return self.facts[self.aliases.index(alias)]
 
 
 @dataclass
@@ -46,7 +51,6 @@ class Evaluation:
     check activation."""
 
     facts: list[Fact]
-    rounds_of: list[int] = field(default_factory=list)  # per fact: the round it was first asserted in
     justifications: dict[int, list[Match]] = field(default_factory=dict)  # derived fact -> its derivations
     matches: list[Match] = field(default_factory=list)  # check activations
     rounds: int = 0
@@ -56,42 +60,66 @@ class Evaluation:
         return self.justifications.keys()
 
 
-def _ruleset_name(program: Program) -> str:
-    return "audit_" + program.digest[:24]
+class Engine:
+    """A program prepared for durable-rules: schedule, ruleset, and the ruleset's handle."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.plan: Plan = plan(program)
+        self.translation: Translation = translate(program, self.plan)
+        self.name = "audit_" + program.digest[:24]
+
+    @property
+    def ruleset(self) -> dict[str, Any]:
+        return self.translation.ruleset
+
+    def handle(self) -> int:
+        return _durable.ruleset_handle(self.name, self.translation.ruleset)
+
+    def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
+        if shard_touchpoints < 1:
+            raise ValueError("shard_touchpoints must be at least 1")
+        return _Run(self, shard_touchpoints).run(facts)
 
 
 def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
-    if shard_touchpoints < 1:
-        raise ValueError("shard_touchpoints must be at least 1")
-    handle = _durable.ruleset_handle(_ruleset_name(program), program.ruleset)
-    return _Run(program, handle, shard_touchpoints).run(facts)
+    """Evaluate ``program`` (prepared anew) over ``facts``."""
+    return Engine(program).evaluate(facts, shard_touchpoints)
+
+
+class _State:
+    """One engine state and the facts already asserted into it."""
+
+    def __init__(self, session: _durable.Session, wanted: frozenset[str]):
+        self.session = session
+        self.wanted = wanted  # fact types this state needs
+        self.asserted: set[int] = set()
 
 
 class _Run:
-    def __init__(self, program: Program, handle: int, shard_touchpoints: int):
-        self.p = program
-        self.handle = handle
+    def __init__(self, engine: Engine, shard_touchpoints: int):
+        self.e = engine
+        self.p = engine.program
+        self.plan = engine.plan
         self.shard_size = shard_touchpoints
         self.ids = FactIds()
-        self.phase_ids = {k: f"P{k}" for k in range(1, program.max_stratum + 1)}
-        self.role_ids = ("Rtp", "Rglobal")
-        for reserved in (*self.phase_ids.values(), *self.role_ids, _durable.OPEN_FACT_ID):
+        self.max_stratum = self.p.max_stratum
+        for reserved in ("Rtp", "Rglobal", _durable.OPEN_FACT_ID,
+                         *(f"{kind}{k}" for kind in ("P", "L") for k in range(1, self.max_stratum + 1))):
             self.ids.reserve(reserved)
         self.index: dict[str, int] = {}  # engine id -> fact index
-        self.engine_facts: dict[int, dict[str, Any]] = {}
+        self.fragments: dict[int, str] = {}  # fact index -> its engine JSON (see _durable.fragment)
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
-        self._inverse = {name: {e: u for u, e in b.aliases.items()} for name, b in program.bodies.items()}
-        self._order = {name: tuple(b.aliases) for name, b in program.bodies.items()}
-        # per derivation: (type, [(field, alias, source field or None, literal)]) to build facts fast
-        self._asserts = {
-            did: (d.fact, [(k, v.alias, v.field, None) if isinstance(v, Ref) else (k, None, None, v)
-                           for k, v in d.assert_.items()])
-            for did, (_, d) in program.derivations.items()}
-        self.sessions: list[_durable.Session] = []
-        self.asserted: list[set[int]] = []
-        self.shard_of: dict[Any, int] = {}  # touchpoint id -> session index
-        self.single = True
+        self._order = {name: b.aliases for name, b in self.p.bodies.items()}
+        self._engine_order = {name: tuple(engine.translation.aliases[name][a] for a in b.aliases)
+                              for name, b in self.p.bodies.items()}
+        self._asserts = {name: (b.fact, [(k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef)
+                                         else (k, None, None, v) for k, v in b.asserts])
+                         for name, b in self.p.bodies.items() if b.kind == "derive"}
+        self._check = {name: b.kind == "check" for name, b in self.p.bodies.items()}
+        self.to_global: list[int] = []  # facts derived in shards that the global state reads
+        self.in_shard = False
 
     # -- facts -----------------------------------------------------------------
     def _add(self, fact: Fact) -> tuple[int, bool]:
@@ -101,44 +129,22 @@ class _Run:
             return idx, False
         idx = len(self.ev.facts)
         self.ev.facts.append(fact)
-        self.ev.rounds_of.append(self.ev.rounds)
         self.seen[key] = idx
         return idx, True
 
-    def _engine_fact(self, idx: int) -> dict[str, Any]:
-        out = self.engine_facts.get(idx)
+    def _fragment(self, idx: int) -> str:
+        out = self.fragments.get(idx)
         if out is None:
             fact = self.ev.facts[idx]
-            wanted = self.p.engine_fields[fact.type]
+            wanted = self.e.translation.fields.get(fact.type, frozenset())
             eid = next(self.ids)
             self.index[eid] = idx
-            out = {"id": eid, TYPE_FIELD: fact.type}
+            d = {"id": eid, TYPE_FIELD: fact.type}
             for k, v in fact.values.items():
                 ek = engine_field(k)
                 if ek in wanted:
-                    out[ek] = v
-            self.engine_facts[idx] = out
-        return out
-
-    def _targets(self, idx: int) -> Iterable[int]:
-        """The states that need fact ``idx``."""
-        fact = self.ev.facts[idx]
-        t = fact.type
-        if t not in self.p.engine_fields:
-            return ()  # no rule looks at this type
-        if self.single:
-            return (0,)
-        out: list[int] = []
-        if t in self.p.types_in_global:
-            out.append(0)
-        if t in self.p.types_in_shards:
-            anchor = self.p.anchored.get(t)
-            if anchor is None:
-                out.extend(range(1, len(self.sessions)))
-            else:
-                shard = self.shard_of.get(fact.values.get(anchor))
-                if shard is not None:
-                    out.append(shard)
+                    d[ek] = v
+            out = self.fragments[idx] = _durable.fragment(d)
         return out
 
     # -- driver ----------------------------------------------------------------
@@ -148,68 +154,110 @@ class _Run:
             idx, new = self._add(f)
             if new:
                 base.append(idx)
-        tps = sorted({f.values["id"] for f in self.ev.facts if f.type == "touchpoint"})
+        tps = sorted({f.values["id"] for f in self.ev.facts if f.type == ANCHOR})
         n_shards = -(-len(tps) // self.shard_size)
-        self.single = n_shards <= 1
-        with ExitStack() as stack:
-            roles = [("tp", "global")] if self.single else [("global",)] + [("tp",)] * n_shards
-            for role in roles:
-                s = stack.enter_context(_durable.session(self.handle))
-                self.sessions.append(s)
-                self.asserted.append(set())
-                s.assert_batch([{"id": f"R{r}", TYPE_FIELD: ROLE_TYPE, "r": r} for r in role])
-            if not self.single:
-                for i, tp in enumerate(tps):
-                    self.shard_of[tp] = 1 + i * n_shards // len(tps)
-            self.ev.states = len(self.sessions)
-            pending: dict[int, list[int]] = defaultdict(list)
-            self._route(base, pending)
-            self._fixpoint(pending)
-            for k in range(1, self.p.max_stratum + 1):
-                phase = {"id": self.phase_ids[k], TYPE_FIELD: PHASE_TYPE, "n": k}
-                fired = [a for s in self.sessions for a in s.assert_batch([dict(phase)])]
-                self.ev.rounds += 1
-                pending = defaultdict(list)
-                self._route(self._collect(fired), pending)
-                self._fixpoint(pending)
+        if n_shards <= 1:
+            self._single(base)
+        else:
+            self._sharded(base, tps, n_shards)
         return self.ev
 
-    def _route(self, idxs: Iterable[int], pending: dict[int, list[int]]) -> None:
-        for idx in idxs:
-            for si in self._targets(idx):
-                if idx not in self.asserted[si]:
-                    self.asserted[si].add(idx)
-                    pending[si].append(idx)
+    @contextmanager
+    def _open(self, role: tuple[str, ...], wanted: frozenset[str]) -> Iterator[_State]:
+        with _durable.session(self.e.handle()) as s:
+            s.assert_fragments([_durable.fragment({"id": f"R{r}", TYPE_FIELD: ROLE_TYPE, "r": r}) for r in role])
+            self.ev.states += 1
+            yield _State(s, wanted)
 
-    def _fixpoint(self, pending: dict[int, list[int]]) -> None:
-        while pending:
-            fired: list[dict[str, dict[str, Any]]] = []
-            for si in sorted(pending):
-                fired.extend(self.sessions[si].assert_batch([self._engine_fact(i) for i in pending[si]]))
-            self.ev.rounds += 1
-            pending = defaultdict(list)
-            self._route(self._collect(fired), pending)
+    def _single(self, base: list[int]) -> None:
+        wanted = self.plan.shard_types | self.plan.global_types
+        with self._open(("tp", "global"), wanted) as state:
+            self._fixpoint(state, base)
+            for k in range(1, self.max_stratum + 1):
+                self._phase(state, [(PHASE_TYPE, "P", k), (LATE_PHASE_TYPE, "L", k)])
 
-    def _collect(self, fired: list[dict[str, dict[str, Any]]]) -> list[int]:
-        new_facts: list[int] = []
-        bodies, index, facts = self.p.bodies, self.index, self.ev.facts
-        for activation in fired:
-            for name, frame in activation.items():
-                inverse = self._inverse[name]
-                bound = {inverse[a]: index[f["id"]] for a, f in frame.items() if a in inverse}
-                match = Match(name, tuple((u, bound[u]) for u in self._order[name]))
-                body = bodies[name]
-                if body.kind == "check":
-                    self.ev.matches.append(match)
+    def _sharded(self, base: list[int], tps: list[str], n_shards: int) -> None:
+        anchored = self.plan.anchored
+        shard_of = {tp: i * n_shards // len(tps) for i, tp in enumerate(tps)}
+        shard_base: list[list[int]] = [[] for _ in range(n_shards)]
+        for idx in base:
+            fact = self.ev.facts[idx]
+            field_name = anchored.get(fact.type)
+            if field_name is not None and fact.type in self.plan.shard_types:
+                shard = shard_of.get(fact.values.get(field_name))
+                if shard is not None:
+                    shard_base[shard].append(idx)
+        with self._open(("global",), self.plan.global_types) as g:
+            self._fixpoint(g, base)
+            for k in range(1, self.max_stratum + 1):
+                self._phase(g, [(PHASE_TYPE, "P", k)])
+            broadcast: list[int] = []  # facts every shard gets
+            routes = self.plan.routes
+            for i, f in enumerate(self.ev.facts):
+                if f.type in anchored or f.type not in self.plan.shard_types:
                     continue
-                ftype, spec = self._asserts[body.owner]
+                ties = routes.get(f.type)
+                if ties is None:
+                    broadcast.append(i)
+                    continue
+                for shard in {shard_of.get(f.values.get(t)) for t in ties} - {None}:
+                    shard_base[shard].append(i)  # type: ignore[index]
+            self.in_shard = True
+            for mine in shard_base:
+                with self._open(("tp",), self.plan.shard_types) as s:
+                    self._fixpoint(s, broadcast + mine)
+                    for k in range(1, self.max_stratum + 1):
+                        self._phase(s, [(PHASE_TYPE, "P", k)])
+            self.in_shard = False
+            self._fixpoint(g, self.to_global)
+            for k in range(1, self.max_stratum + 1):
+                self._phase(g, [(LATE_PHASE_TYPE, "L", k)])
+
+    def _phase(self, state: _State, phases: list[tuple[str, str, int]]) -> None:
+        fired = state.session.assert_fragments([_durable.fragment({"id": f"{prefix}{k}", TYPE_FIELD: kind, "n": k})
+                                                 for kind, prefix, k in phases])
+        self.ev.rounds += 1
+        self._fixpoint(state, self._collect(fired))
+
+    def _fixpoint(self, state: _State, pending: list[int]) -> None:
+        facts, asserted, wanted = self.ev.facts, state.asserted, state.wanted
+        while True:
+            batch = [i for i in pending if i not in asserted and facts[i].type in wanted]
+            if not batch:
+                return
+            asserted.update(batch)
+            fired = state.session.assert_fragments([self._fragment(i) for i in batch])
+            self.ev.rounds += 1
+            pending = self._collect(fired)
+
+    def _collect(self, raw: list[str]) -> list[int]:
+        """Matches and derived facts of a batch's activations (raw JSON, parsed at once);
+        returns the new facts."""
+        if not raw:
+            return []
+        new_facts: list[int] = []
+        index, facts, ev = self.index, self.ev.facts, self.ev
+        global_types = self.plan.global_types
+        for activation in json.loads("[" + ",".join(raw) + "]"):
+            for name, frame in activation.items():
+                order = self._order.get(name)
+                if order is None:
+                    continue  # the sentinel rule, or a gate
+                bound = tuple(index[frame[a]["id"]] for a in self._engine_order[name])
+                match = Match(name, order, bound)
+                if self._check[name]:
+                    ev.matches.append(match)
+                    continue
+                ftype, spec = self._asserts[name]
                 values: dict[str, Any] = {}
-                for k, alias, src, literal in spec:
-                    v = facts[bound[alias]].values.get(src) if alias is not None else literal
+                for k, pos, src, literal in spec:
+                    v = facts[bound[pos]].values.get(src) if pos is not None else literal
                     if v is not None:
                         values[k] = v
                 idx, new = self._add(Fact(ftype, values))
-                self.ev.justifications.setdefault(idx, []).append(match)
+                ev.justifications.setdefault(idx, []).append(match)
                 if new:
                     new_facts.append(idx)
+                    if self.in_shard and ftype in global_types:
+                        self.to_global.append(idx)
         return new_facts

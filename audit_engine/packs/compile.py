@@ -1,101 +1,57 @@
-"""Compile rule packs into one durable-rules ruleset (plain JSON-able data).
+"""Compile rule packs into a :class:`~audit_engine.packs.program.Program` (engine-neutral).
 
-What the compiler guarantees, so that the engine's silent failure modes cannot bite:
+What the compiler checks, so that a pack means exactly one thing:
 
+* **Names.** Every fact type, field, alias, parameter and template placeholder exists
+  (with "did you mean"); aliases are defined before they are referred to.
+* **Types.** A literal has the field's type (``baa: 1`` is an error, not ``true``);
+  ``lt``/``le``/``gt``/``ge`` compare numbers; ``has``/``has_any`` test list fields.
 * **Stratified negation.** Every fact type gets a stratum (base facts 0; a derived type
-  sits above everything its derivations use, and strictly above what they negate).
-  A body with a ``not`` is *gated* by a phase fact of its stratum: it can only activate
-  once every fact it negates has been asserted, so no activation ever needs cancelling
-  (durable-rules' ``none()`` fails to cancel for most alias names). Packs whose
-  negations go through recursion are rejected.
-* **Logical joins.** Rules are compiled with ``dist: 0`` so one fact may bind two
-  conditions, as in logic; every alias is chosen to hash into slot 0 of durable's
-  frame table (defence in depth for the cancellation bug).
-* **Absent means absent.** Facts never carry nulls; tests on absent fields follow the
-  documented semantics (``ne``/``not_in``/``present: false`` hold, all others fail),
-  which the reference interpreter in the test suite implements independently.
-* **Limits checked at compile time** (facts per body, tests per condition, rule count),
-  instead of surfacing as error codes, crashes or hangs at run time.
+  sits at or above everything its derivations use, and strictly above what they
+  negate); packs whose negations go through recursion are rejected.
+* **Joins that can be evaluated.** A test against ``{ref: a.f}`` other than equality
+  holds only when both fields are set; inside ``not:`` such a ref must name a field
+  every fact of its type has (rules/README.md).
+
+Engine limits (facts per body, tests per condition, number of bodies) are the engine's
+business: ``engine.translate`` reports them as problems at the same pack positions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..engine._fnv import slot0_aliases
+from .._template import placeholders
 from ..errors import did_you_mean
 from ..facts import BASE_FACT_TYPES, FactType
-from . import _shards
-from .schema import Condition, Derivation, Not, Op, Pack, Param, Ref, Rule
+from .program import (
+    Body,
+    CompileProblems,
+    Condition,
+    FieldRef,
+    Grade,
+    Problem,
+    Program,
+    Test,
+    body_signature,
+    digest_of,
+)
+from .schema import Condition as CondSpec
+from .schema import Derivation, Not, Op, Pack, Param, Ref, Rule
 
-ROLE_TYPE = "ROLE"  # which bodies a state runs: "tp" (touchpoint shards), "global", or both
-TYPE_FIELD = "T"  # the fact type inside the engine
-KEY_FIELD = "K"  # an entity's `id` inside the engine (`id` is the engine's own fact id)
-PHASE_TYPE = "PHASE"
-MAX_FACTS_PER_BODY = 14  # durable-rules: 16 frames; the role and phase gates take two
-MAX_TESTS_PER_CONDITION = 24  # durable-rules: about 30 join tests fail at create time
-MAX_BODIES = 4000  # durable-rules: 4,096 rules per ruleset
+__all__ = ["compile_packs", "derivation_key", "CompileProblems", "Problem"]
 
-
-def engine_field(name: str) -> str:
-    return KEY_FIELD if name == "id" else name
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A semantic problem in a pack, at a path inside the pack file."""
-
-    pack: str
-    path: tuple[str | int, ...]
-    message: str
+_KIND_CLASS = {"id": "text", "str": "text", "int": "int", "bool": "bool", "list": "list"}
+_KIND_NAME = {"id": "text", "str": "text", "int": "number", "bool": "true/false", "list": "list"}
 
 
-@dataclass(frozen=True)
-class Body:
-    """One alternative of one derivation or rule, as compiled."""
-
-    name: str  # durable rule name
-    kind: str  # "derive" or "check"
-    owner: str  # derivation id or rule id
-    pack: str
-    alternative: int
-    conditions: tuple[Condition | Not, ...]
-    aliases: dict[str, str]  # user alias -> engine alias, positive conditions only
-    alias_types: dict[str, str]  # user alias -> fact type
-    stratum: int
-    gated: bool
-    local: bool = False  # runs in touchpoint shards (see _shards.py); else in the global state
+def derivation_key(pack: Pack, d: Derivation) -> str:
+    """Derivation ids are unique within their pack."""
+    return f"{pack.pack}/{d.id}"
 
 
-@dataclass
-class Program:
-    """Everything the engine needs to run a set of packs with given parameters."""
-
-    packs: tuple[Pack, ...]
-    params: dict[str, int]
-    fact_types: dict[str, FactType]
-    strata: dict[str, int]
-    bodies: dict[str, Body]
-    rules: dict[str, tuple[Pack, Rule]]
-    derivations: dict[str, tuple[Pack, Derivation]]
-    ruleset: dict[str, Any]
-    engine_fields: dict[str, frozenset[str]]  # fact type -> engine fields tests use
-    max_stratum: int
-    digest: str = ""
-    checks_by_rule: dict[str, list[str]] = field(default_factory=dict)
-    anchored: dict[str, str] = field(default_factory=dict)  # fact type -> field naming its touchpoint
-    types_in_shards: frozenset[str] = frozenset()
-    types_in_global: frozenset[str] = frozenset()
-
-
-class CompileProblems(Exception):
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("; ".join(p.message for p in problems))
+# --- derived types and strata --------------------------------------------------------------
 
 
 def _derived_types(packs: Iterable[Pack], problems: list[Problem]) -> dict[str, FactType]:
@@ -113,7 +69,7 @@ def _derived_types(packs: Iterable[Pack], problems: list[Problem]) -> dict[str, 
                                         f"derived fact '{d.fact}' is asserted with fields {sorted(fields)} here but "
                                         f"{sorted(prev.fields)} elsewhere"))
                 continue
-            types[d.fact] = FactType(d.fact, fields, None, True, d.because, frozenset(fields))
+            types[d.fact] = FactType(d.fact, fields, None, True, prev.doc if prev else d.because, frozenset(fields))
     # a derived field is always set when every derivation asserts a literal or an always-set field
     changed = True
     while changed:
@@ -124,32 +80,25 @@ def _derived_types(packs: Iterable[Pack], problems: list[Problem]) -> dict[str, 
                 if t is None:
                     continue
                 for body in d.bodies():
-                    alias_type = {(c.as_ or f"_{i}"): c.fact for i, c in enumerate(body) if isinstance(c, Condition)}
+                    alias_type = {(c.as_ or f"_{i}"): c.fact for i, c in enumerate(body) if isinstance(c, CondSpec)}
                     for k, v in d.assert_.items():
                         if isinstance(v, Ref) and k in t.required:
-                            src = types.get(alias_type.get(v.alias, "")) or BASE_FACT_TYPES.get(alias_type.get(v.alias, ""))
+                            src_name = alias_type.get(v.alias, "")
+                            src = types.get(src_name) or BASE_FACT_TYPES.get(src_name)
                             if src is None or v.field not in src.required:
                                 t = types[d.fact] = dataclasses.replace(t, required=t.required - {k})
                                 changed = True
     return types
 
 
-def derivation_key(pack: Pack, d: Derivation) -> str:
-    """Derivation ids are unique within their pack."""
-    return f"{pack.pack}/{d.id}"
-
-
-def _iter_bodies(pack: Pack) -> Iterable[tuple[str, str, Any, int, list, tuple]]:
-    for i, d in enumerate(pack.derive):
-        key = "when" if d.when is not None else "when_any"
-        for j, body in enumerate(d.bodies()):
-            path = ("derive", i, key) if d.when is not None else ("derive", i, key, j)
-            yield "derive", derivation_key(pack, d), d, j, body, path
-    for i, r in enumerate(pack.rules):
-        key = "when" if r.when is not None else "when_any"
-        for j, body in enumerate(r.bodies()):
-            path = ("rules", i, key) if r.when is not None else ("rules", i, key, j)
-            yield "check", r.id, r, j, body, path
+def _body_stratum(body: list, strata: dict[str, int]) -> int:
+    s = 0
+    for c in body:
+        if isinstance(c, Not):
+            s = max(s, strata.get(c.not_.fact, 0) + 1)
+        else:
+            s = max(s, strata.get(c.fact, 0))
+    return s
 
 
 def _stratify(packs: list[Pack], types: dict[str, FactType], problems: list[Problem]) -> dict[str, int]:
@@ -175,209 +124,7 @@ def _stratify(packs: list[Pack], types: dict[str, FactType], problems: list[Prob
     return strata
 
 
-def _body_stratum(body: list, strata: dict[str, int]) -> int:
-    s = 0
-    for c in body:
-        if isinstance(c, Not):
-            s = max(s, strata.get(c.not_.fact, 0) + 1)
-        else:
-            s = max(s, strata.get(c.fact, 0))
-    return s
-
-
-class _BodyCompiler:
-    def __init__(self, pack: Pack, types: dict[str, FactType], params: dict[str, int], path: tuple,
-                 problems: list[Problem], used: dict[str, set[str]]):
-        self.pack, self.types, self.params, self.path = pack, types, params, path
-        self.problems, self.used = problems, used
-        self.aliases: dict[str, str] = {}
-        self.alias_types: dict[str, str] = {}
-        self._names = iter(slot0_aliases())
-
-    def problem(self, sub: tuple, message: str) -> None:
-        self.problems.append(Problem(self.pack.pack, self.path + sub, message))
-
-    def compile(self, body: list) -> list[dict[str, Any]] | None:
-        out: list[tuple[str, list[dict[str, Any]]]] = []
-        tests_of: dict[str, list[dict[str, Any]]] = {}
-        self.required: dict[str, set[str]] = {}  # alias -> fields a non-equality join reads
-        self._negated = False
-        n_pos = 0
-        before = len(self.problems)
-        for i, cond in enumerate(body):
-            if isinstance(cond, Not):
-                self._negated = True
-                inner = self._condition(cond.not_, (i, "not"))
-                self._negated = False
-                if inner is not None:
-                    out.append((next(self._names) + "$not", inner))
-            else:
-                n_pos += 1
-                inner = self._condition(cond, (i,))
-                alias = cond.as_ or f"_{i}"
-                if cond.as_ in self.aliases:
-                    self.problem((i, "as"), f"alias '{cond.as_}' is used twice in one body")
-                engine_alias = next(self._names)
-                self.aliases[alias] = engine_alias
-                self.alias_types[alias] = cond.fact
-                if inner is not None:
-                    tests_of[alias] = inner
-                    out.append((engine_alias, inner))
-        for alias, fields in self.required.items():  # facts without them can never match
-            tests_of.get(alias, []).extend({"$ex": {f: 1}} for f in sorted(fields))
-        if n_pos > MAX_FACTS_PER_BODY:
-            self.problem((), f"a body joins {n_pos} facts; the engine allows at most {MAX_FACTS_PER_BODY}")
-        if len(self.problems) != before:
-            return None
-        return [{name: tests[0] if len(tests) == 1 else {"$and": tests}} for name, tests in out]
-
-    def _condition(self, cond: Condition, sub: tuple) -> list[dict[str, Any]] | None:
-        """The condition's tests: the type, then every join, then the other tests (durable-rules
-        ignores a join test written after an alpha ``$or`` in the same condition)."""
-        ftype = self.types.get(cond.fact) or BASE_FACT_TYPES.get(cond.fact)
-        if ftype is None:
-            hint = did_you_mean(cond.fact, list(BASE_FACT_TYPES) + list(self.types))
-            self.problem(sub + ("fact",), f"unknown fact type '{cond.fact}'"
-                         + (f" (did you mean '{hint[0]}'?)" if hint else ""))
-            return None
-        joins: list[dict[str, Any]] = []
-        alphas: list[dict[str, Any]] = []
-        self._guards: set[str] = set()  # fields of this fact a non-equality join reads
-        for fname, test in cond.where.items():
-            if fname not in ftype.fields:
-                hint = did_you_mean(fname, ftype.fields)
-                self.problem(sub + ("where", fname), f"fact '{cond.fact}' has no field '{fname}'"
-                             + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                             + f"; its fields are {', '.join(ftype.fields)}")
-                continue
-            self.used.setdefault(cond.fact, set()).add(engine_field(fname))
-            compiled = self._test(engine_field(fname), test, ftype.fields[fname], sub + ("where", fname))
-            for is_join, expr in (compiled if isinstance(compiled, list) else [compiled] if compiled else []):
-                (joins if is_join else alphas).append(expr)
-        alphas.extend({"$ex": {f: 1}} for f in sorted(self._guards))
-        tests = [{TYPE_FIELD: cond.fact}] + joins + alphas
-        if len(tests) > MAX_TESTS_PER_CONDITION:
-            self.problem(sub, f"a condition has {len(tests)} tests; the engine allows at most {MAX_TESTS_PER_CONDITION}")
-        self.used.setdefault(cond.fact, set())
-        return tests
-
-    def _operand(self, value: Any, sub: tuple) -> tuple[Any, str] | None:
-        """(compiled operand, its kind), or None after reporting a problem."""
-        if isinstance(value, Ref):
-            if value.alias not in self.aliases:
-                self.problem(sub, f"'{value.ref}' refers to alias '{value.alias}', which no earlier positive "
-                                  "condition of this body defines")
-                return None
-            ftype = self.alias_types[value.alias]
-            fields = (self.types.get(ftype) or BASE_FACT_TYPES[ftype]).fields
-            if value.field not in fields:
-                self.problem(sub, f"'{value.ref}': fact '{ftype}' has no field '{value.field}'")
-                return None
-            self.used.setdefault(ftype, set()).add(engine_field(value.field))
-            return {self.aliases[value.alias]: engine_field(value.field)}, fields[value.field]
-        if isinstance(value, Param):
-            if value.param not in self.params:
-                self.problem(sub, f"unknown parameter '{value.param}' (declare it under 'parameters')")
-                return None
-            return self.params[value.param], "int"
-        return value, _literal_kind(value)
-
-    def _kind_ok(self, field_kind: str, operand_kind: str, sub: tuple, what: str) -> bool:
-        """durable-rules coerces types in comparisons (false == 0, "0" == 0): refuse mixed kinds."""
-        if _KIND_CLASS.get(field_kind) == _KIND_CLASS.get(operand_kind):
-            return True
-        self.problem(sub, f"{what} compares a {_KIND_NAME[field_kind]} field with a {_KIND_NAME[operand_kind]}")
-        return False
-
-    def _test(self, f: str, test: Any, kind: str, sub: tuple) -> tuple[bool, dict[str, Any]] | None:
-        """(is it a join?, the compiled test)."""
-        if not isinstance(test, Op):
-            test = Op(eq=test)
-        name, operand = test.name, test.operand
-        absent = {"$nex": {f: 1}}
-        if name == "any_of":
-            if any(isinstance(t.operand, Ref) or t.name == "all_of" for t in operand):
-                self.problem(sub, "any_of cannot hold a {ref: ...} or an all_of: write the alternatives with when_any")
-                return None
-            parts = [self._test(f, t, kind, sub + ("any_of", k)) for k, t in enumerate(operand)]
-            return None if any(p is None for p in parts) else (False, {"$or": [p[1] for p in parts if p]})
-        if name == "all_of":
-            parts = [self._test(f, t, kind, sub + ("all_of", k)) for k, t in enumerate(operand)]
-            if any(p is None for p in parts):
-                return None
-            return [p for p in parts if p]  # type: ignore[return-value]
-        if name == "present":
-            return False, ({"$ex": {f: 1}} if operand else absent)
-        if name in ("in", "not_in", "has", "has_any"):
-            items = operand if isinstance(operand, list) else [operand]
-            item_kind = "str" if name in ("has", "has_any") else kind
-            if name in ("has", "has_any") and kind != "list":
-                self.problem(sub, f"'{name}' tests a list field; this field is a single value (use eq or in)")
-                return None
-            if name in ("in", "not_in") and kind == "list":
-                self.problem(sub, f"'{name}' compares a single value; this field is a list (use has or has_any)")
-                return None
-            if not all(self._kind_ok(item_kind, _literal_kind(v), sub, f"'{name}'") for v in items):
-                return None
-            if name in ("has", "has_any"):
-                inner = [{"$i": v} for v in items]
-                # one $iany per value: an $or inside $iany makes create_ruleset read an uninitialised
-                # node (createForwardAlpha leaves expression.right.type unset) and fail now and
-                # then with error 102
-                anys = [{"$iany": {f: i}} for i in inner]
-                return False, anys[0] if len(anys) == 1 else {"$or": anys}
-            if name == "in":
-                eqs = [{f: v} for v in items]
-                return False, (eqs[0] if len(eqs) == 1 else {"$or": eqs})
-            neqs = [{"$neq": {f: v}} for v in items]
-            return False, {"$or": [absent, neqs[0] if len(neqs) == 1 else {"$and": neqs}]}
-        got = self._operand(operand, sub + (name,))
-        if got is None:
-            return None
-        v, operand_kind = got
-        if kind == "list":
-            self.problem(sub, f"'{name}' compares a single value; this field is a list (use has or has_any)")
-            return None
-        if name in ("lt", "le", "gt", "ge") and kind != "int":
-            self.problem(sub, f"'{name}' compares numbers; this field is a {_KIND_NAME[kind]}")
-            return None
-        if not self._kind_ok(kind, operand_kind, sub, f"'{name}'"):
-            return None
-        is_join = isinstance(operand, Ref)
-        if name == "eq":
-            return is_join, {f: v}
-        op = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}[name]
-        if is_join:
-            # durable-rules fails (error 311) when either side of a non-equality join is absent:
-            # such a test holds only when both fields are set, so facts without them are kept
-            # out by alpha tests (flat ones: a join nested in an `$and` has crashed the engine).
-            ref_type = self.alias_types[operand.alias]
-            ref_required = (self.types.get(ref_type) or BASE_FACT_TYPES[ref_type]).required
-            if operand.field not in ref_required:
-                if self._negated:
-                    self.problem(sub, f"inside 'not', '{name}' can only compare with a field every "
-                                      f"'{ref_type}' fact has; '{operand.field}' may be absent (test it with "
-                                      "present: true in a derived fact and negate that)")
-                    return None
-                self.required.setdefault(operand.alias, set()).add(engine_field(operand.field))
-            self._guards.add(f)
-            return True, {"$or": [{op: {f: v}}]}
-        if name == "ne":
-            return False, {"$or": [absent, {"$neq": {f: v}}]}
-        return False, {op: {f: v}}
-
-
-_KIND_CLASS = {"id": "text", "str": "text", "int": "int", "bool": "bool", "list": "list"}
-_KIND_NAME = {"id": "text", "str": "text", "int": "number", "bool": "true/false", "list": "list"}
-
-
-def _has_ref(test: Any) -> bool:
-    if isinstance(test, Ref):
-        return True
-    if isinstance(test, Op):
-        v = test.operand
-        return any(_has_ref(t) for t in v) if test.name in ("any_of", "all_of") else isinstance(v, Ref)
-    return False
+# --- one body ------------------------------------------------------------------------------
 
 
 def _literal_kind(value: Any) -> str:
@@ -388,6 +135,234 @@ def _literal_kind(value: Any) -> str:
     return "str"
 
 
+class _BodyCompiler:
+    """Compiles the conditions of one body, reporting problems at their pack paths."""
+
+    def __init__(self, pack: Pack, types: dict[str, FactType], params: dict[str, int], path: tuple,
+                 problems: list[Problem]):
+        self.pack, self.types, self.params, self.path, self.problems = pack, types, params, path, problems
+        self.alias_types: dict[str, str] = {}
+
+    def problem(self, sub: tuple, message: str) -> None:
+        self.problems.append(Problem(self.pack.pack, self.path + sub, message))
+
+    def fact_type(self, name: str) -> FactType | None:
+        return self.types.get(name) or BASE_FACT_TYPES.get(name)
+
+    def compile(self, body: list) -> tuple[Condition, ...] | None:
+        before = len(self.problems)
+        out: list[Condition] = []
+        for i, cond in enumerate(body):
+            if isinstance(cond, Not):
+                tests = self._tests(cond.not_, (i, "not"), negated=True)
+                if tests is not None:
+                    out.append(Condition(cond.not_.fact, f"_{i}", True, tests))
+                continue
+            tests = self._tests(cond, (i,), negated=False)
+            alias = cond.as_ or f"_{i}"
+            if alias in self.alias_types:
+                self.problem((i, "as"), f"alias '{alias}' is used twice in one body")
+            self.alias_types[alias] = cond.fact
+            if tests is not None:
+                out.append(Condition(cond.fact, alias, False, tests))
+        return None if len(self.problems) != before else tuple(out)
+
+    def _tests(self, cond: CondSpec, sub: tuple, negated: bool) -> tuple[Test, ...] | None:
+        ftype = self.fact_type(cond.fact)
+        if ftype is None:
+            hint = did_you_mean(cond.fact, list(BASE_FACT_TYPES) + list(self.types))
+            self.problem(sub + ("fact",), f"unknown fact type '{cond.fact}'"
+                         + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+            return None
+        out: list[Test] = []
+        ok = True
+        for fname, spec in cond.where.items():
+            if fname not in ftype.fields:
+                hint = did_you_mean(fname, ftype.fields)
+                self.problem(sub + ("where", fname), f"fact '{cond.fact}' has no field '{fname}'"
+                             + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                             + f"; its fields are {', '.join(ftype.fields)}")
+                ok = False
+                continue
+            tests = self._test(fname, spec, ftype.fields[fname], sub + ("where", fname), negated)
+            if tests is None:
+                ok = False
+            else:
+                out.extend(tests)
+        return tuple(out) if ok else None
+
+    def _operand(self, value: Any, sub: tuple) -> tuple[Any, str] | None:
+        """(operand, its kind), or None after reporting a problem."""
+        if isinstance(value, Ref):
+            if value.alias not in self.alias_types:
+                self.problem(sub, f"'{value.ref}' refers to alias '{value.alias}', which no earlier positive "
+                                  "condition of this body defines")
+                return None
+            ftype = self.fact_type(self.alias_types[value.alias])
+            assert ftype is not None
+            if value.field not in ftype.fields:
+                self.problem(sub, f"'{value.ref}': fact '{ftype.name}' has no field '{value.field}'")
+                return None
+            return FieldRef(value.alias, value.field), ftype.fields[value.field]
+        if isinstance(value, Param):
+            if value.param not in self.params:
+                self.problem(sub, f"unknown parameter '{value.param}' (declare it under 'parameters')")
+                return None
+            return self.params[value.param], "int"
+        return value, _literal_kind(value)
+
+    def _kind_ok(self, field_kind: str, operand_kind: str, sub: tuple, what: str) -> bool:
+        if _KIND_CLASS.get(field_kind) == _KIND_CLASS.get(operand_kind):
+            return True
+        self.problem(sub, f"{what} compares a {_KIND_NAME[field_kind]} field with a {_KIND_NAME[operand_kind]}")
+        return False
+
+    def _test(self, f: str, spec: Any, kind: str, sub: tuple, negated: bool) -> list[Test] | None:
+        """The tests a field's spec stands for (``all_of`` stands for several)."""
+        op = spec if isinstance(spec, Op) else Op(eq=spec)
+        name, operand = op.name, op.operand
+        if name == "all_of":
+            parts = [self._test(f, t, kind, sub + ("all_of", k), negated) for k, t in enumerate(operand)]
+            return None if any(p is None for p in parts) else [t for p in parts for t in p]  # type: ignore[union-attr]
+        if name == "any_of":
+            if any(isinstance(t.operand, Ref) or t.name in ("all_of", "any_of") for t in operand):
+                self.problem(sub, "any_of holds plain tests only (no {ref: ...}, any_of or all_of): "
+                                  "write the alternatives with when_any")
+                return None
+            parts = [self._test(f, t, kind, sub + ("any_of", k), negated) for k, t in enumerate(operand)]
+            if any(p is None for p in parts):
+                return None
+            return [Test(f, "any_of", tuple(p[0] for p in parts if p), kind)]
+        if name == "present":
+            return [Test(f, "present", bool(operand), kind)]
+        if name in ("in", "not_in", "has", "has_any"):
+            items = operand if isinstance(operand, list) else [operand]
+            if name in ("has", "has_any") and kind != "list":
+                self.problem(sub, f"'{name}' tests a list field; this field is a single value (use eq or in)")
+                return None
+            if name in ("in", "not_in") and kind == "list":
+                self.problem(sub, f"'{name}' compares a single value; this field is a list (use has or has_any)")
+                return None
+            item_kind = "str" if name in ("has", "has_any") else kind
+            if not all(self._kind_ok(item_kind, _literal_kind(v), sub, f"'{name}'") for v in items):
+                return None
+            return [Test(f, name, operand if name == "has" else tuple(items), kind)]
+        got = self._operand(operand, sub + (name,))
+        if got is None:
+            return None
+        value, operand_kind = got
+        if kind == "list":
+            self.problem(sub, f"'{name}' compares a single value; this field is a list (use has or has_any)")
+            return None
+        if name in ("lt", "le", "gt", "ge") and kind != "int":
+            self.problem(sub, f"'{name}' compares numbers; this field is a {_KIND_NAME[kind]}")
+            return None
+        if not self._kind_ok(kind, operand_kind, sub, f"'{name}'"):
+            return None
+        if isinstance(value, FieldRef) and name != "eq" and negated:
+            ref_type = self.fact_type(self.alias_types[value.alias])
+            assert ref_type is not None
+            if value.field not in ref_type.required:
+                self.problem(sub, f"inside 'not', '{name}' can only compare with a field every "
+                                  f"'{ref_type.name}' fact has; '{value.field}' may be absent (test it with "
+                                  "present: true in a derived fact and negate that)")
+                return None
+        return [Test(f, name, value, kind)]
+
+
+# --- outputs: asserted fields, subjects, grades, templates ----------------------------------
+
+
+def _check_outputs(kind: str, item: Any, bc: _BodyCompiler, path: tuple, problems: list[Problem]) -> tuple:
+    """Problems with what a body produces; returns the derive asserts."""
+    pack = bc.pack
+    top = path[:2]
+    asserts: list[tuple[str, Any]] = []
+    if kind == "derive":
+        for k, v in item.assert_.items():
+            if isinstance(v, Ref):
+                got = bc._operand(v, ("assert", k))
+                if got is not None:
+                    asserts.append((k, got[0]))
+            else:
+                asserts.append((k, v))
+        texts = [("because", item.because)]
+    else:
+        alias, fld = item.subject.split(".", 1)
+        if alias not in bc.alias_types:
+            problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}' names alias '{alias}', "
+                                    "which no positive condition of the body defines"))
+        else:
+            ftype = bc.fact_type(bc.alias_types[alias])
+            assert ftype is not None
+            if fld not in ftype.fields:
+                problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}': fact "
+                                        f"'{ftype.name}' has no field '{fld}'"))
+            elif ftype.entity and fld == "id" and ftype.entity not in item.subject_kinds:
+                problems.append(Problem(pack.pack, top + ("subject_kind",), f"the subject is a {ftype.entity} here, "
+                                        f"but subject_kind says {', '.join(item.subject_kinds)}"))
+        texts = [("message", item.message)] + [("evidence", i, t) for i, t in enumerate(item.evidence)]
+    for entry in texts:
+        where, text = entry[:-1], entry[-1]
+        for alias, fld in placeholders(text):
+            if alias == "param":
+                if fld not in bc.params:
+                    problems.append(Problem(pack.pack, top + where, f"template names unknown parameter '{fld}'"))
+            elif alias not in bc.alias_types:
+                problems.append(Problem(pack.pack, top + where, f"template placeholder '{{{alias}.{fld}}}' names "
+                                        f"alias '{alias}', which no positive condition of the body defines"))
+            else:
+                ftype = bc.fact_type(bc.alias_types[alias])
+                if ftype is not None and fld not in ftype.fields:
+                    problems.append(Problem(pack.pack, top + where, f"template placeholder '{{{alias}.{fld}}}': "
+                                            f"fact '{ftype.name}' has no field '{fld}'"))
+    return tuple(asserts)
+
+
+def _grades(rule: Rule, pack: Pack, path: tuple, bodies: list[_BodyCompiler],
+            problems: list[Problem]) -> tuple[Grade, ...]:
+    """``severity_when`` as tests; every body of the rule must define the aliases it names."""
+    out: list[Grade] = []
+    for k, g in enumerate(rule.severity_when):
+        tests: list[tuple[str, Test]] = []
+        for alias, specs in g.where.items():
+            where = path + ("severity_when", k, "where", alias)
+            missing = [bc for bc in bodies if alias not in bc.alias_types]
+            if missing:
+                problems.append(Problem(pack.pack, where, f"severity_when names alias '{alias}', which not every "
+                                        "alternative of the rule defines"))
+                continue
+            bc = bodies[0]
+            ftype = bc.fact_type(bc.alias_types[alias])
+            assert ftype is not None
+            for fname, spec in specs.items():
+                if fname not in ftype.fields:
+                    problems.append(Problem(pack.pack, where + (fname,), f"fact '{ftype.name}' has no field '{fname}'"))
+                    continue
+                compiled = bc._test(fname, spec, ftype.fields[fname], where + (fname,), negated=False)
+                if compiled and any(t.is_join for t in compiled):
+                    problems.append(Problem(pack.pack, where + (fname,), "severity_when tests literals and "
+                                            "parameters only, not {ref: ...}"))
+                elif compiled:
+                    tests.extend((alias, t) for t in compiled)
+        out.append(Grade(g.severity, tuple(tests)))
+    return tuple(out)
+
+
+# --- the program ---------------------------------------------------------------------------
+
+
+def _iter_bodies(pack: Pack) -> Iterable[tuple[str, str, Any, int, list, tuple]]:
+    for i, d in enumerate(pack.derive):
+        key = "when" if d.when is not None else "when_any"
+        for j, body in enumerate(d.bodies()):
+            yield "derive", derivation_key(pack, d), d, j, body, ("derive", i, key) + ((j,) if d.when is None else ())
+    for i, r in enumerate(pack.rules):
+        key = "when" if r.when is not None else "when_any"
+        for j, body in enumerate(r.bodies()):
+            yield "check", r.id, r, j, body, ("rules", i, key) + ((j,) if r.when is None else ())
+
+
 def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
     """Compile ``packs`` with resolved ``params`` (defaults already applied).
 
@@ -396,14 +371,10 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
     problems: list[Problem] = []
     types = _derived_types(packs, problems)
     strata = _stratify(packs, types, problems)
-    all_types = {**BASE_FACT_TYPES, **types}
-    used: dict[str, set[str]] = {}
     bodies: dict[str, Body] = {}
-    ruleset: dict[str, Any] = {}
     rules: dict[str, tuple[Pack, Rule]] = {}
     derivations: dict[str, tuple[Pack, Derivation]] = {}
-    checks_by_rule: dict[str, list[str]] = {}
-    pending: list[tuple[str, list]] = []
+    grades: dict[str, tuple[Grade, ...]] = {}
     retired = {r.id: pack.pack for pack in packs for r in pack.retired}
     for pack in packs:
         for i, r in enumerate(pack.rules):
@@ -411,7 +382,7 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
                 problems.append(Problem(pack.pack, ("rules", i, "id"), f"rule id {r.id} was retired (pack "
                                         f"'{retired[r.id]}'); a retired id is never reused: choose a new one"))
             if r.id in rules:
-                problems.append(Problem(pack.pack, ("rules",), f"rule {r.id} is defined by packs "
+                problems.append(Problem(pack.pack, ("rules", i, "id"), f"rule {r.id} is defined by packs "
                                         f"'{rules[r.id][0].pack}' and '{pack.pack}'"))
             rules[r.id] = (pack, r)
         for i, d in enumerate(pack.derive):
@@ -419,96 +390,56 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
                 problems.append(Problem(pack.pack, ("derive", i, "id"), f"derivation '{d.id}' is defined twice "
                                         "in this pack"))
             derivations[derivation_key(pack, d)] = (pack, d)
+        compilers: dict[str, list[_BodyCompiler]] = {}
         for kind, owner, item, j, body, path in _iter_bodies(pack):
-            bc = _BodyCompiler(pack, types, params, path, problems, used)
-            conds = bc.compile(body)
-            if conds is None:
+            bc = _BodyCompiler(pack, types, params, path, problems)
+            conditions = bc.compile(body)
+            asserts = _check_outputs(kind, item, bc, path, problems)
+            compilers.setdefault(owner, []).append(bc)
+            if conditions is None:
                 continue
-            _check_outputs(kind, item, bc, path, pack, problems)
-            stratum = _body_stratum(body, strata)
-            gated = any(isinstance(c, Not) for c in body)
             name = f"{'d' if kind == 'derive' else 'c'}{len(bodies)}"
-            pending.append((name, conds))
-            bodies[name] = Body(name, kind, owner, pack.pack, j, tuple(body), dict(bc.aliases),
-                                dict(bc.alias_types), stratum, gated)
-            if kind == "check":
-                checks_by_rule.setdefault(owner, []).append(name)
-    anchored, local = _shards.plan([d for _, d in derivations.values()],
-                                   {name: list(b.conditions) for name, b in bodies.items()})
-    in_shards: set[str] = set()
-    in_global: set[str] = set()
-    role_alias, gate_alias = slot0_aliases()[-2], slot0_aliases()[-1]
-    for name, conds in pending:
-        b = bodies[name]
-        b = bodies[name] = dataclasses.replace(b, local=local[name])
-        (in_shards if b.local else in_global).update(_shards.conditions_types(list(b.conditions)))
-        front = [{role_alias: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": "tp" if b.local else "global"}]}}]
-        if b.gated:
-            front.append({gate_alias: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": b.stratum}]}})
-        ruleset[name] = {"all": front + conds, "dist": 0}
-    if len(bodies) > MAX_BODIES:
-        problems.append(Problem(packs[0].pack if packs else "", (), f"{len(bodies)} rule bodies; the engine allows {MAX_BODIES}"))
+            bodies[name] = Body(name, kind, owner, pack.pack, path, j, conditions, _body_stratum(body, strata),
+                                item.fact if kind == "derive" else None, asserts)
+        for i, r in enumerate(pack.rules):
+            if r.severity_when:
+                grades[r.id] = _grades(r, pack, ("rules", i), compilers.get(r.id, []), problems)
     if problems:
         raise CompileProblems(problems)
-    max_stratum = max((b.stratum for b in bodies.values() if b.gated), default=0)
-    engine_fields = {t: frozenset(f) for t, f in used.items()}
-    # a derived type nobody matches is still needed for evidence of findings? no: not asserted.
-    digest = hashlib.sha256(json.dumps(
-        {"ruleset": ruleset, "params": params, "packs": [(p.pack, p.version) for p in packs]},
-        sort_keys=True).encode()).hexdigest()
-    return Program(tuple(packs), dict(params), all_types, strata, bodies, rules, derivations, ruleset,
-                   engine_fields, max_stratum, digest, checks_by_rule, anchored,
-                   frozenset(in_shards), frozenset(in_global))
+    program = Program(tuple(packs), dict(params), {**BASE_FACT_TYPES, **types}, strata, bodies, rules, derivations,
+                      grades)
+    program.rule_digests = _rule_digests(program)
+    program.digest = digest_of({"rules": program.rule_digests, "params": params,
+                                "packs": [(p.pack, p.version) for p in packs],
+                                "derivations": sorted(digest_of(body_signature(b)) for b in bodies.values()
+                                                      if b.kind == "derive")})
+    return program
 
 
-def _check_outputs(kind: str, item: Any, bc: _BodyCompiler, path: tuple, pack: Pack, problems: list[Problem]) -> None:
-    from .._template import placeholders
-
-    top = path[:2]
-    if kind == "derive":
-        for k, v in item.assert_.items():
-            if isinstance(v, Ref):
-                bc._operand(v, ("assert", k))
-        texts = [("because", item.because)]
-    else:
-        alias, fld = item.subject.split(".", 1)
-        if alias not in bc.aliases:
-            problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}' names alias '{alias}', "
-                                    "which no positive condition of the body defines"))
-        else:
-            ftype = bc.types.get(bc.alias_types[alias]) or BASE_FACT_TYPES[bc.alias_types[alias]]
-            if fld not in ftype.fields:
-                problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}': fact "
-                                        f"'{ftype.name}' has no field '{fld}'"))
-            elif ftype.entity and fld == "id" and ftype.entity not in item.subject_kinds:
-                problems.append(Problem(pack.pack, top + ("subject_kind",), f"the subject is a {ftype.entity} here, "
-                                        f"but subject_kind says {', '.join(item.subject_kinds)}"))
-        for k, grade in enumerate(item.severity_when):
-            for g_alias, tests in grade.where.items():
-                where = top + ("severity_when", k, "where", g_alias)
-                if g_alias not in bc.aliases:
-                    problems.append(Problem(pack.pack, where, f"severity_when names alias '{g_alias}', which no "
-                                            "positive condition of the body defines"))
-                    continue
-                ftype = bc.types.get(bc.alias_types[g_alias]) or BASE_FACT_TYPES[bc.alias_types[g_alias]]
-                for fname, test in tests.items():
-                    if fname not in ftype.fields:
-                        problems.append(Problem(pack.pack, where + (fname,), f"fact '{ftype.name}' has no field '{fname}'"))
-                    elif _has_ref(test):
-                        problems.append(Problem(pack.pack, where + (fname,), "severity_when tests literals and "
-                                                "parameters only, not {ref: ...}"))
-        texts = [("message", item.message)] + [(("evidence", i)) + (t,) for i, t in enumerate(item.evidence)]
-    for entry in texts:
-        where, text = entry[:-1], entry[-1]
-        for alias, fld in placeholders(text):
-            if alias == "param":
-                if fld not in bc.params:
-                    problems.append(Problem(pack.pack, top + where, f"template names unknown parameter '{fld}'"))
-            elif alias not in bc.aliases:
-                problems.append(Problem(pack.pack, top + where, f"template placeholder '{{{alias}.{fld}}}' names "
-                                        f"alias '{alias}', which no positive condition of the body defines"))
-            else:
-                ftype = bc.alias_types[alias]
-                if fld not in (bc.types.get(ftype) or BASE_FACT_TYPES[ftype]).fields:
-                    problems.append(Problem(pack.pack, top + where, f"template placeholder '{{{alias}.{fld}}}': "
-                                            f"fact '{ftype}' has no field '{fld}'"))
+def _rule_digests(p: Program) -> dict[str, str]:
+    """Per rule, a digest of everything its findings depend on: its bodies, severity,
+    grades and subject, the parameters it reads and every derivation of every type it
+    reads, transitively. Equal digests in two runs: the rule cannot explain a difference."""
+    derive_sigs: dict[str, list[Any]] = {}
+    derive_reads: dict[str, set[str]] = {}
+    for b in p.bodies.values():
+        if b.kind == "derive" and b.fact:
+            derive_sigs.setdefault(b.fact, []).append(body_signature(b))
+            derive_reads.setdefault(b.fact, set()).update(b.reads)
+    out: dict[str, str] = {}
+    for rule_id, (_, rule) in p.rules.items():
+        own = [b for b in p.bodies.values() if b.owner == rule_id]
+        seen: set[str] = set()
+        todo = [t for b in own for t in b.reads]
+        while todo:
+            t = todo.pop()
+            if t not in seen:
+                seen.add(t)
+                todo.extend(derive_reads.get(t, ()))
+        out[rule_id] = digest_of({
+            "bodies": [body_signature(b) for b in own], "severity": rule.severity,
+            "grades": [[g.severity, [[a, t.field, t.op, repr(t.value)] for a, t in g.tests]]
+                       for g in p.grades.get(rule_id, ())],
+            "subject": rule.subject, "derivations": {t: sorted(map(repr, derive_sigs.get(t, []))) for t in sorted(seen)},
+        })
+    return out

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from .. import _yaml
 from ..errors import Diagnostic, Location, PackError, UsageError, did_you_mean
-from .compile import CompileProblems, Program, compile_packs
+from .compile import compile_packs
+from .program import CompileProblems, Problem, Program
 from .schema import Pack
 
 
@@ -135,13 +136,18 @@ def resolve_params(packs: list[LoadedPack], overrides: Mapping[str, object]) -> 
 
 def build_program(packs: list[LoadedPack], params: Mapping[str, int]) -> Program:
     """Compile, mapping every problem to file:line:column in its pack."""
-    by_id = {lp.pack.pack: lp for lp in packs}
     try:
         return compile_packs([lp.pack for lp in packs], dict(params))
     except CompileProblems as exc:
-        diags = []
-        for p in exc.problems:
-            lp = by_id.get(p.pack)
-            loc = lp.position(p.path) if lp else Location("<packs>", 1, 1)
-            diags.append(Diagnostic(loc, p.message))
-        raise PackError(_dedupe(diags)) from None
+        raise pack_error(packs, exc.problems) from None
+
+
+def pack_error(packs: list[LoadedPack], problems: list[Problem]) -> PackError:
+    """Problems (from the compiler or the engine) at file:line:column in their packs."""
+    by_id = {lp.pack.pack: lp for lp in packs}
+    diags = []
+    for p in problems:
+        lp = by_id.get(p.pack)
+        loc = lp.position(p.path) if lp else Location("<packs>", 1, 1)
+        diags.append(Diagnostic(loc, p.message))
+    return PackError(_dedupe(diags))

@@ -1,0 +1,192 @@
+"""Where each body of a program runs, and when: the schedule that keeps one shard alive.
+
+durable-rules costs memory per stored fact (about 8 KB, whatever its size) and its
+per-state indexes have a fixed size, so a large map is split into groups of touchpoints
+("shards"), each run in its own engine state, one after the other, next to one *global*
+state. This module decides, from the program alone, what may run where without
+changing any result:
+
+* A fact type is **anchored** when each fact belongs to one touchpoint: base types in
+  ``facts.ANCHOR_FIELDS``; a derived type whose every derivation body is local and asserts
+  the anchor under one field.
+* A body is **local** when all its anchored positive conditions are joined on the same
+  touchpoint by equality, and every anchored negated condition is tied to that same
+  touchpoint: all facts it can match or be blocked by are then in one shard (facts of
+  other types it reads are copied into the shard).
+* A type is **incomplete** before the shards ran when a local body derives it, or any
+  body deriving it reads an incomplete type. A local body that reads an incomplete type
+  that is not anchored (e.g. a system that some *other* shard found patient-authenticated)
+  would see a partial picture, so it is moved to the global state, and the analysis runs
+  again until nothing moves.
+* A global body that negates an incomplete type is **late**: its negation waits for the
+  second series of phases, opened after every shard has run.
+
+The driver then runs: the global state through all phases; each shard, alone, through
+all phases; the global state again with what the shards derived, through the late phases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..facts import ANCHOR_FIELDS
+from ..packs.program import Body, FieldRef, Program
+
+
+class _Terms:
+    """Union-find over ``(alias, field)`` terms joined by equality."""
+
+    def __init__(self) -> None:
+        self.parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(self, t: tuple[str, str]) -> tuple[str, str]:
+        self.parent.setdefault(t, t)
+        while self.parent[t] != t:
+            self.parent[t] = self.parent[self.parent[t]]
+            t = self.parent[t]
+        return t
+
+    def union(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _eq_ref(body_cond_tests: tuple, field: str) -> FieldRef | None:
+    for t in body_cond_tests:
+        if t.field == field and t.op == "eq" and isinstance(t.value, FieldRef):
+            return t.value
+    return None
+
+
+def anchor_class(body: Body, anchored: dict[str, str]) -> tuple[bool, _Terms, tuple[str, str] | None]:
+    """(is the body local?, its equality terms, its anchor term) under ``anchored``."""
+    terms = _Terms()
+    anchors: list[tuple[str, str]] = []
+    for c in body.conditions:
+        if c.negated:
+            continue
+        for t in c.tests:
+            if t.op == "eq" and isinstance(t.value, FieldRef):
+                terms.union((c.alias, t.field), (t.value.alias, t.value.field))
+        if c.fact in anchored:
+            anchors.append((c.alias, anchored[c.fact]))
+    if not anchors:
+        return False, terms, None
+    root = terms.find(anchors[0])
+    if any(terms.find(a) != root for a in anchors[1:]):
+        return False, terms, None
+    for c in body.conditions:
+        if c.negated and c.fact in anchored:
+            ref = _eq_ref(c.tests, anchored[c.fact])
+            if ref is None or terms.find((ref.alias, ref.field)) != root:
+                return False, terms, None
+    return True, terms, anchors[0]
+
+
+def _asserted_anchor(body: Body, anchored: dict[str, str]) -> str | None:
+    """The asserted field that carries the body's touchpoint, if the body is local."""
+    local, terms, anchor = anchor_class(body, anchored)
+    if not local or anchor is None:
+        return None
+    root = terms.find(anchor)
+    hits = sorted(k for k, v in body.asserts if isinstance(v, FieldRef) and terms.find((v.alias, v.field)) == root)
+    return hits[0] if hits else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    anchored: dict[str, str]  # fact type -> field naming its touchpoint
+    local: dict[str, bool]  # body name -> runs in the shards (else in the global state)
+    late: dict[str, bool]  # body name -> its negations wait until every shard has run
+    incomplete: frozenset[str]  # types not complete before the shards run
+    shard_types: frozenset[str]  # types some local body reads
+    global_types: frozenset[str]  # types some global body reads
+    # per type that local bodies read but that is not anchored: the fields tying its facts
+    # to a touchpoint in every such body (a fact goes to the shards of those touchpoints),
+    # or None when some body is not tied that way (its facts go to every shard)
+    routes: dict[str, frozenset[str] | None]
+
+
+def plan(program: Program) -> Plan:
+    derive_bodies: dict[str, list[Body]] = {}
+    for b in program.bodies.values():
+        if b.kind == "derive" and b.fact:
+            derive_bodies.setdefault(b.fact, []).append(b)
+    forced: set[str] = set()
+    while True:
+        anchored = _anchored(derive_bodies, forced)
+        local = {n: n not in forced and anchor_class(b, anchored)[0] for n, b in program.bodies.items()}
+        incomplete: set[str] = set()
+        grown = True
+        while grown:
+            grown = False
+            for t, bodies in derive_bodies.items():
+                if t not in incomplete and any(local[b.name] or b.reads & incomplete for b in bodies):
+                    incomplete.add(t)
+                    grown = True
+        moved = {n for n, b in program.bodies.items()
+                 if local[n] and any(t in incomplete and t not in anchored for t in b.reads)}
+        if moved <= forced:
+            break
+        forced |= moved
+    late = {n: not local[n] and bool(b.negates & incomplete) for n, b in program.bodies.items()}
+    shard_types = frozenset(t for n, b in program.bodies.items() if local[n] for t in b.reads)
+    global_types = frozenset(t for n, b in program.bodies.items() if not local[n] for t in b.reads)
+    routes: dict[str, frozenset[str] | None] = {}
+    for n, b in program.bodies.items():
+        if local[n]:
+            for fact, tie in _ties(b, anchored).items():
+                if fact not in routes or routes[fact] is not None:
+                    routes[fact] = None if tie is None else (routes.get(fact) or frozenset()) | tie
+    return Plan(anchored, local, late, frozenset(incomplete), shard_types, global_types, routes)
+
+
+def _ties(body: Body, anchored: dict[str, str]) -> dict[str, frozenset[str] | None]:
+    """For each non-anchored type a local body reads: the fields of the condition that are
+    joined by equality to the body's touchpoint (None if a condition has none)."""
+    _, terms, anchor = anchor_class(body, anchored)
+    assert anchor is not None
+    root = terms.find(anchor)
+    out: dict[str, frozenset[str] | None] = {}
+    for c in body.conditions:
+        if c.fact in anchored:
+            continue
+        if c.negated:
+            tie = frozenset(t.field for t in c.tests if t.op == "eq" and isinstance(t.value, FieldRef)
+                            and terms.find((t.value.alias, t.value.field)) == root)
+        else:
+            tie = frozenset(f for (a, f) in list(terms.parent) if a == c.alias and terms.find((a, f)) == root)
+        prev = out.get(c.fact, frozenset())
+        out[c.fact] = None if not tie or prev is None else prev | tie
+    return out
+
+
+def _anchored(derive_bodies: dict[str, list[Body]], forced: set[str]) -> dict[str, str]:
+    """Anchored types: grown from the base ones, re-checked, failures excluded for good.
+
+    Anchoring one type can make a body that joins it on another field non-local, so a
+    type accepted early may fail later: it is then excluded and the set grown again (the
+    exclusions only grow, so this ends).
+    """
+    excluded: set[str] = set()
+
+    def field_of(t: str, anchored: dict[str, str]) -> str | None:
+        if any(b.name in forced for b in derive_bodies[t]):
+            return None
+        fields = {_asserted_anchor(b, anchored) for b in derive_bodies[t]}
+        return fields.pop() if len(fields) == 1 and None not in fields else None
+
+    while True:
+        anchored = dict(ANCHOR_FIELDS)
+        grown = True
+        while grown:
+            grown = False
+            for t in derive_bodies:
+                if t not in anchored and t not in excluded:
+                    f = field_of(t, anchored)
+                    if f is not None:
+                        anchored[t] = f
+                        grown = True
+        bad = {t for t in derive_bodies if t in anchored and field_of(t, anchored) != anchored[t]}
+        if not bad:
+            return anchored
+        excluded |= bad
