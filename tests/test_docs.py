@@ -15,6 +15,35 @@ def _stale(name: str) -> str:
     return f"docs/{name} is out of date: run `make docs` and commit the result"
 
 
+def test_cli_reference_is_current() -> None:
+    from audit_engine.cli import command_tree
+    from audit_engine.report.cli_docs import render
+
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == render(command_tree()), _stale("cli.md")
+
+
+def test_cli_reference_lists_every_command_and_option() -> None:
+    import click
+
+    from audit_engine.cli import command_tree
+
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    root = command_tree()
+
+    def walk(group: click.Group, path: str):
+        for name, cmd in group.commands.items():
+            yield f"{path} {name}", cmd
+            if isinstance(cmd, click.Group):
+                yield from walk(cmd, f"{path} {name}")
+
+    for path, cmd in walk(root, "audit-engine"):
+        section = text.split(f"# {path}\n", 1)[1].split("\n#", 1)[0]
+        for p in cmd.params:
+            if isinstance(p, click.Option) and "--help" not in p.opts:
+                assert f"`{p.opts[-1]}`" in section, f"{path}: option {p.opts[-1]} is not documented"
+    assert "| 2 | The command could not run" in text
+
+
 def test_rule_reference_is_current(cli) -> None:
     p = cli("rules", "doc")
     assert p.returncode == 0, p.stderr
