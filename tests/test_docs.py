@@ -96,3 +96,112 @@ rules:
               stakeholder: patient, channel: kiosk, authentication: none}]}}]
       passes: [{name: no kiosk, map: {}}]
 """
+
+
+# --------------------------------------------------------------------------- the map format reference
+
+_SECTIONS = {  # model -> the heading of its table in docs/map-format.md
+    "JourneyMap": "## Top level", "Stakeholder": "## stakeholders", "Stage": "## stages", "System": "## systems",
+    "DataAsset": "## data", "Control": "## controls", "Touchpoint": "## touchpoints",
+    "DataAccess": "### data_access entries", "FailureMode": "### failure_modes entries",
+    "DataFlow": "## data_flows", "Checkpoint": "## checkpoints", "Training": "## trainings",
+    "FeedbackChannel": "## feedback_channels",
+}
+
+
+def _section(text: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of the same or a higher level."""
+    level = heading.split(" ", 1)[0]
+    body = text.split(f"\n{heading}\n", 1)[1]
+    ends = [i for i in (body.find(f"\n{'#' * n} ") for n in range(1, len(level) + 1)) if i >= 0]
+    return body[:min(ends)] if ends else body
+
+
+def _models() -> list[type]:
+    from audit_engine import model
+
+    found, todo = [], list(model._Model.__subclasses__())
+    while todo:
+        m = todo.pop()
+        todo += m.__subclasses__()
+        if not m.__name__.startswith("_"):
+            found.append(m)
+    return found
+
+
+def test_format_reference_documents_every_field_of_every_model() -> None:
+    text = (DOCS / "map-format.md").read_text(encoding="utf-8")
+    models = _models()
+    assert {m.__name__ for m in models} == set(_SECTIONS), "a model has no section in docs/map-format.md"
+    missing = []
+    for m in models:
+        section = _section(text, _SECTIONS[m.__name__])
+        for attr, info in m.model_fields.items():
+            key = info.alias or attr
+            if attr == "extensions":  # the x- keys, documented once under Conventions
+                continue
+            if f"\n| `{key}` |" not in section:
+                missing.append(f"{m.__name__}.{key} (under '{_SECTIONS[m.__name__]}')")
+    assert not missing, "docs/map-format.md does not document: " + ", ".join(missing)
+    assert "`x-`" in _section(text, "## Conventions")
+
+
+def test_format_reference_lists_every_enum_value() -> None:
+    from audit_engine import model
+
+    text = (DOCS / "map-format.md").read_text(encoding="utf-8")
+    enums = {name: values for name, values in vars(model).items()
+             if name.isupper() and isinstance(values, tuple) and values and all(isinstance(v, str) for v in values)
+             and name != "SUBJECT_KINDS"}
+    assert len(enums) >= 20
+    missing = [f"{name}: {v}" for name, values in enums.items() for v in values if f"`{v}`" not in text]
+    assert not missing, "docs/map-format.md does not list: " + ", ".join(missing)
+
+
+def test_format_reference_examples_make_a_valid_map() -> None:
+    """The YAML examples of the list sections, put together, are one valid map."""
+    import yaml
+
+    from audit_engine.loader import load_map_text
+
+    text = (DOCS / "map-format.md").read_text(encoding="utf-8")
+    lists = text.split("\n## stakeholders\n", 1)[1].split("\n## Validation\n", 1)[0]
+    merged: dict[str, list] = {}
+    for block in lists.split("```yaml\n")[1:]:
+        doc = yaml.safe_load(block.split("```", 1)[0])
+        if set(doc) <= {"stakeholders", "stages", "systems", "data", "controls", "touchpoints", "data_flows",
+                        "checkpoints", "trainings", "feedback_channels"}:
+            for key, items in doc.items():
+                merged.setdefault(key, []).extend(items)
+    assert len(merged) == 10
+    header = {"format": 1, "id": "reference-examples", "name": "Examples", "version": "1.0.0"}
+    loaded = load_map_text(yaml.safe_dump({**header, **merged}, sort_keys=False), "map-format.md examples")
+    assert loaded.map.touchpoints[0].failure_modes[0].harm == "severe"
+
+
+def test_schema_describes_every_property_at_every_level(cli) -> None:
+    import json
+
+    p = cli("schema")
+    assert p.returncode == 0, p.stderr
+    schema = json.loads(p.stdout)
+    seen, bare = 0, []
+
+    def walk(node: object, where: str) -> None:
+        nonlocal seen
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                seen += 1
+                if not (isinstance(prop, dict) and str(prop.get("description", "")).strip()):
+                    bare.append(f"{where}.{name}")
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]")
+
+    walk(schema, "#")
+    fields = sum(1 for m in _models() for attr in m.model_fields if attr != "extensions")
+    assert seen == fields, f"the schema has {seen} properties, the models {fields} fields"
+    assert not bare, "properties without a description: " + ", ".join(bare)
+    assert schema["patternProperties"]["^x-"]["description"]
