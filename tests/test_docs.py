@@ -4,6 +4,12 @@ what the tutorial says."""
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import ROOT
@@ -180,8 +186,6 @@ def test_format_reference_examples_make_a_valid_map() -> None:
 
 
 def test_schema_describes_every_property_at_every_level(cli) -> None:
-    import json
-
     p = cli("schema")
     assert p.returncode == 0, p.stderr
     schema = json.loads(p.stdout)
@@ -205,3 +209,86 @@ def test_schema_describes_every_property_at_every_level(cli) -> None:
     assert seen == fields, f"the schema has {seen} properties, the models {fields} fields"
     assert not bare, "properties without a description: " + ", ".join(bare)
     assert schema["patternProperties"]["^x-"]["description"]
+
+
+# --------------------------------------------------------------------------- the tutorial
+
+# The tutorial's commands, in order, with what docs/tutorial.md says they do: the exit
+# status, text the output contains, and (for JSON) the findings as (rule, subject).
+_TUTORIAL: list[tuple[str, int, list[str]]] = [
+    ("mkdir -p maps", 0, []),
+    ("cp docs/tutorial/lab-results.v1.0.yaml maps/lab-results.yaml", 0, []),
+    ("audit-engine validate maps/lab-results.yaml", 0,
+     ["maps/lab-results.yaml: ok (map lab-results version 1.0.0, 3 touchpoints)"]),
+    ("audit-engine audit maps/lab-results.yaml", 1, ["3 open findings (1 critical, 1 high, 1 low)"]),
+    ("audit-engine audit maps/lab-results.yaml --format json --no-store", 1, []),
+    ("audit-engine explain maps/lab-results.yaml HDF-002 analytics", 0,
+     ["HDF-002 fired for analytics (critical)",
+      "  - usage-events is PHI: it is derived from lab-results and is not de-identified (classification internal)",
+      "at maps/lab-results.yaml:22:5"]),
+    ("cp docs/tutorial/lab-results.v1.1.yaml maps/lab-results.yaml", 0, []),
+    ("audit-engine audit maps/lab-results.yaml", 1, ["2 open findings (1 high, 1 low)"]),
+    ("audit-engine gate maps/lab-results.yaml --policy docs/tutorial/release-gate.yaml", 1,
+     ["gate FAILED: map lab-results version 1.1.0 (baseline 1.0.0; 0 new findings)",
+      "  FAIL 1 unwaived finding at high or above (fail_on: high): CRED-001 print-result"]),
+    ("cp docs/tutorial/waivers.yaml maps/audit-waivers.yaml", 0, []),
+    ("audit-engine audit maps/lab-results.yaml", 0, ["1 open finding (1 low); 1 waived"]),
+    ("audit-engine gate maps/lab-results.yaml --policy docs/tutorial/release-gate.yaml", 0,
+     ["gate PASSED: map lab-results version 1.1.0 (baseline 1.0.0; 0 new findings)"]),
+    ("audit-engine history", 0, ["lab-results │ 1.0.0", "lab-results │ 1.1.0"]),
+    ("audit-engine diff lab-results@1.0.0 lab-results@1.1.0", 0,
+     ["map lab-results: 1.0.0 -> 1.1.0: 0 new, 1 resolved, 2 unchanged", "│ resolved  │ critical │ HDF-002"]),
+    ("audit-engine trend lab-results", 0, ["map lab-results: 2 stored version(s), oldest first; unwaived findings",
+                                           "│ 1.1.0   │", "│  +0 │       -2 │"]),
+]
+
+
+def _run_step(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "AUDIT_ENGINE_DB"}
+    env["COLUMNS"] = "120"
+    if command.startswith("audit-engine "):
+        argv = [sys.executable, "-m", "audit_engine", *shlex.split(command)[1:]]
+        return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+    return subprocess.run(command, shell=True, capture_output=True, text=True, cwd=cwd, env=env, timeout=30)
+
+
+def test_tutorial_commands_do_what_the_tutorial_says(tmp_path: Path) -> None:
+    text = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    shutil.copytree(DOCS / "tutorial", tmp_path / "docs" / "tutorial")
+    for command, status, expected in _TUTORIAL:
+        assert f"\n$ {command}\n" in text, f"docs/tutorial.md no longer shows `{command}`"
+        p = _run_step(command, tmp_path)
+        assert p.returncode == status, f"`{command}` exited {p.returncode}, the tutorial says {status}:\n{p.stderr}"
+        for line in expected:
+            assert line in p.stdout, f"`{command}` did not print {line!r}:\n{p.stdout}"
+            assert line.strip() in text, f"docs/tutorial.md does not show {line!r}"
+        if "--format json" in command:
+            findings = {(f["rule_id"], f["subject"]) for f in json.loads(p.stdout)["findings"]}
+            assert findings == {("HDF-002", "analytics"), ("CRED-001", "print-result"),
+                                ("CLIN-003", "release-result")}
+    assert (tmp_path / "audit-engine.db").exists()  # the tutorial's own store, in its working folder
+
+
+def test_tutorial_tables_and_typo_are_real(tmp_path: Path) -> None:
+    """The audit tables and the validation error shown in the tutorial are what the engine prints."""
+    text = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for name in ("lab-results.v1.0.yaml", "lab-results.v1.1.yaml"):
+        shutil.copy(DOCS / "tutorial" / name, maps / "lab-results.yaml")
+        p = _run_step("audit-engine audit maps/lab-results.yaml --no-store", tmp_path)
+        assert p.stdout.strip() in text, f"the audit of {name} in docs/tutorial.md is out of date:\n{p.stdout}"
+    typo = (DOCS / "tutorial" / "lab-results.v1.0.yaml").read_text(encoding="utf-8")
+    (maps / "lab-results.yaml").write_text(typo.replace("authentication: unique", "authentication: uniqe"))
+    p = _run_step("audit-engine validate maps/lab-results.yaml", tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip() in text, f"the validation error in docs/tutorial.md is out of date:\n{p.stderr}"
+    v10 = (DOCS / "tutorial" / "lab-results.v1.0.yaml").read_text(encoding="utf-8").splitlines()
+    v11 = (DOCS / "tutorial" / "lab-results.v1.1.yaml").read_text(encoding="utf-8").splitlines()
+    changed = [(a, b) for a, b in zip(v10, v11) if a != b][1:]  # after the header comment
+    assert [f"-{a}\n+{b}" for a, b in changed] == [
+        '-version: "1.0.0"\n+version: "1.1.0"',
+        "-  - {id: analytics, name: Portal usage analytics, operator: vendor}\n"
+        "+  - {id: analytics, name: Portal usage analytics, operator: vendor, baa: true}"]
+    for a, b in changed:
+        assert f"-{a}" in text and f"+{b}" in text
