@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -102,6 +103,59 @@ rules:
               stakeholder: patient, channel: kiosk, authentication: none}]}}]
       passes: [{name: no kiosk, map: {}}]
 """
+
+
+
+# --------------------------------------------------------------------------- links
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_HEADING = re.compile(r"^(#{1,6}) +(.+?) *$")
+
+
+def _prose(md: str) -> list[str]:
+    """The lines of ``md`` outside fenced code blocks."""
+    out, fenced = [], False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            out.append(line)
+    return out
+
+
+def _anchors(md: str) -> set[str]:
+    """The anchors GitHub gives the headings of ``md`` (duplicates get -1, -2...)."""
+    seen: dict[str, int] = {}
+    out = set()
+    for line in _prose(md):
+        m = _HEADING.match(line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(2).strip().lower()).replace(" ", "-")
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def test_readme_and_docs_link_only_to_files_in_the_repository() -> None:
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    assert {p.name for p in pages} >= {"README.md", "index.md", "tutorial.md", "map-format.md", "cli.md", "rules.md"}
+    broken = []
+    for page in pages:
+        md = page.read_text(encoding="utf-8")
+        assert "../shared" not in md, f"{page.name} refers to ../shared, which a clone does not have"
+        for target in _LINK.findall("\n".join(_prose(md))):
+            if re.match(r"^[a-z]+:", target):
+                if page.name == "README.md":
+                    broken.append(f"README.md: {target} (the README links only to files in the repository)")
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists() or ROOT not in file.parents:
+                broken.append(f"{page.name}: {target} (no such file in the repository)")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text(encoding="utf-8")):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, "broken links:\n" + "\n".join(broken)
 
 
 # --------------------------------------------------------------------------- the map format reference
