@@ -21,6 +21,8 @@ EXIT_CODES = (
           "message names the file, line and column), an unknown option, rule or id (with a \"did you mean\" "
           "suggestion), or an unreachable database. Nothing is stored."),
 )
+# Help for options the code leaves without any, by parameter name.
+_FALLBACK_HELP = {"fmt": "Output format.", "output": "Write the output here instead of stdout."}
 _UNSET = getattr(click.core, "UNSET", None)  # click >= 8.3 marks a missing default with a sentinel
 _DEFAULT_IN_HELP = re.compile(r"\s*[\[(]default: ([^\])]*)[\])]")
 
@@ -125,7 +127,7 @@ def _argument(a: click.Argument) -> str:
 
 def _option(o: click.Option, ctx: click.Context) -> str:
     names = ", ".join(f"`{n}`" for n in [*o.opts, *o.secondary_opts])
-    help_text = _paragraph(o.help or "")
+    help_text = _paragraph(o.help or _FALLBACK_HELP.get(o.name or "", ""))
     if isinstance(o.type, click.Choice):
         names += " `CHOICE`"
         help_text = f"{help_text} One of: {', '.join(f'`{c}`' for c in o.type.choices)}.".strip()
