@@ -62,6 +62,7 @@ def test_rule_reference_covers_every_rule_and_retired_id(ruleset) -> None:
     for rule_id, (_, rule) in ruleset.program.rules.items():
         assert f"### {rule_id}: {rule.title}" in text
     assert "| SAFE-002 | near-miss | 2 | SAFE-007, SAFE-008 |" in text
+    assert "| 5. Failure modes and safeguards | at least 1 failure mode | [HDF-016](#hdf-016-" in text
     assert "- **Severity**: high; critical when the harm of failure mode fm is death" in text
     assert "good practice: a recommendation, not a legal requirement" in text
 
@@ -79,6 +80,24 @@ def test_rules_doc_writes_a_file_and_documents_user_packs(cli, tmp_path: Path) -
     assert "- and there is no [`effective_control`](#effective_control) fact whose touchpoint is t and type is " \
            "audit_logging" in text
     assert "[S] internal policy IS-12 (other)" in text
+
+
+def test_conditions_in_words() -> None:
+    from audit_engine.packs.schema import Op, Param, Ref
+    from audit_engine.report._conditions import test_words
+
+    ref, param = Ref(ref="t.stakeholder"), Param(param="max_days")
+    cases = [
+        ("shared", "is shared"), (True, "is true"), (ref, "is the stakeholder of t"),
+        (Ref(ref="t.id"), "is t"), (Ref(ref="f.to"), "is the to end of f"),
+        (Op(ne="vendor"), "is not vendor"), (Op(gt=param), "is more than `max_days` (a parameter)"),
+        (Op(le=5), "is at most 5"), (Op.model_validate({"in": ["a", "b", "c"]}), "is a, b or c"),
+        (Op(not_in=["a", "b"]), "is neither a nor b"), (Op(not_in=["a", "b", "c"]), "is none of a, b or c"),
+        (Op(present=False), "is not set"), (Op(has="near_miss"), "includes near_miss"),
+        (Op(has_any=["share", "print"]), "includes share or print"),
+        (Op(any_of=[Op(present=False), Op(gt=param)]), "is not set or is more than `max_days` (a parameter)"),
+    ]
+    assert [test_words(t) for t, _ in cases] == [w for _, w in cases]
 
 
 _TEAM_PACK = """\

@@ -147,7 +147,7 @@ def rules_doc(packs: tuple[str, ...], output: str | None) -> None:
 
     loaded = packs_in_order(lp.pack for lp in load_packs(packs))
     titles = {fw["framework"]: fw["title"] for fw in frameworks()}
-    write_output(render(loaded, titles, [(i.number, i.title) for i in ITEMS]), output)
+    write_output(render(loaded, titles, [(i.number, i.title, i.requirement) for i in ITEMS]), output)
 
 
 @cli.command()

@@ -32,11 +32,12 @@ _PARAM = re.compile(r"\{param\.([a-z][a-z0-9_]*)\}")
 
 
 def render(packs: Sequence[Pack], frameworks: Mapping[str, str] | None = None,
-           checklist: Sequence[tuple[int, str]] = ()) -> str:
+           checklist: Sequence[tuple[int, str, str]] = ()) -> str:
     """The whole rule reference as Markdown.
 
     ``packs`` in the order to document them; ``frameworks`` maps a citation's framework
-    id to its title; ``checklist`` lists the quick-start checklist items (number, title).
+    id to its title; ``checklist`` lists the quick-start checklist items (number, title,
+    what the map needs besides no findings, or "").
     """
     frameworks = frameworks or {}
     vocab = Vocabulary.of(packs)
@@ -147,7 +148,7 @@ def _contents(packs: Sequence[Pack]) -> list[str]:
     return out + [""]
 
 
-def _checklist(rules: Sequence[tuple[Pack, Rule]], items: Sequence[tuple[int, str]]) -> list[str]:
+def _checklist(rules: Sequence[tuple[Pack, Rule]], items: Sequence[tuple[int, str, str]]) -> list[str]:
     if not items:
         return []
     out = [
@@ -158,12 +159,12 @@ def _checklist(rules: Sequence[tuple[Pack, Rule]], items: Sequence[tuple[int, st
         "unwaived finding and the map has the entries the item needs. The checklist measures how "
         "complete a map is; it is not evidence of compliance.",
         "",
-        "| item | rules |",
-        "|---|---|",
+        "| item | the map needs | rules |",
+        "|---|---|---|",
     ]
-    for number, title in items:
+    for number, title, needs in items:
         mine = [_rule_link(r) for _, r in rules if r.checklist == number]
-        out.append(f"| {number}. {title} | {', '.join(mine) or 'none'} |")
+        out.append(f"| {number}. {title} | {needs or '-'} | {', '.join(mine) or 'none'} |")
     return out + [""]
 
 
@@ -177,7 +178,7 @@ def _retired(packs: Sequence[Pack]) -> list[str]:
         "A rule whose meaning changes gets a new id; the old id is retired and never reused, so a "
         "finding's rule id always means one thing.",
         "",
-        "| id | pack | retired in version | replaced by | why |",
+        "| id | pack | retired in | replaced by | why |",
         "|---|---|---|---|---|",
     ]
     for p, x in retired:
