@@ -342,9 +342,15 @@ def test_tutorial_commands_do_what_the_tutorial_says(tmp_path: Path) -> None:
     assert (tmp_path / "audit-engine.db").exists()  # the tutorial's own store, in its working folder
 
 
-def test_tutorial_tables_and_typo_are_real(tmp_path: Path) -> None:
-    """The audit tables and the validation error shown in the tutorial are what the engine prints."""
+def test_tutorial_shows_real_files_and_output(tmp_path: Path) -> None:
+    """The files quoted in the tutorial are its files; the audit tables and the validation
+    error it shows are what the engine prints."""
     text = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    for block, name in zip(blocks, ("lab-results.v1.0.yaml", "release-gate.yaml", "waivers.yaml")):
+        lines = (DOCS / "tutorial" / name).read_text(encoding="utf-8").splitlines()
+        quoted = [line for line in block.splitlines() if not line.lstrip().startswith("#")]
+        assert all(line in lines for line in quoted), f"docs/tutorial.md quotes docs/tutorial/{name} wrongly"
     maps = tmp_path / "maps"
     maps.mkdir()
     for name in ("lab-results.v1.0.yaml", "lab-results.v1.1.yaml"):
