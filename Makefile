@@ -6,7 +6,7 @@ CLI    := $(VENV)/bin/audit-engine
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared
 
-.PHONY: setup demo test conformance reports bench clean
+.PHONY: setup demo test conformance reports docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "audit-engine needs Python 3.11+"'
@@ -30,6 +30,9 @@ conformance: $(STAMP)
 
 reports: $(STAMP)
 	@$(PY) scripts/make_reports.py
+
+docs: $(STAMP)
+	@$(PY) scripts/make_docs.py
 
 bench: $(STAMP)
 	@$(PY) benchmarks/bench_scale.py

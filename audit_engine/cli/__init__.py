@@ -25,6 +25,12 @@ def _register() -> None:
     from . import _audit, _diff, _gate, _history, _maps, _rules  # noqa: F401  (commands attach to `cli`)
 
 
+def command_tree() -> click.Group:
+    """The root command with every command attached (for generated documentation)."""
+    _register()
+    return cli
+
+
 def main(argv: list[str] | None = None) -> Any:
     _register()
     return cli.main(args=argv, prog_name="audit-engine")

@@ -1,4 +1,4 @@
-"""`rules list|show|test|coverage`, `explain` and `checklist`."""
+"""`rules list|show|test|coverage|doc`, `explain` and `checklist`."""
 
 from __future__ import annotations
 
@@ -133,6 +133,21 @@ def rules_coverage(fmt: str, ruleset, config) -> None:
                   f"{fw['manual']} need a manual review", ""]
     lines.append("A clean audit means no rule found a problem; it is not a certification of compliance.")
     write_output("\n".join(lines) + "\n", None)
+
+
+@rules.command("doc")
+@click.option("--pack", "packs", multiple=True, type=click.Path(), help="Also document this rule pack file or folder.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the reference here instead of stdout.")
+def rules_doc(packs: tuple[str, ...], output: str | None) -> None:
+    """The rule reference in Markdown, generated from the packs (this is docs/rules.md)."""
+    from ..checklist import ITEMS
+    from ..coverage import frameworks
+    from ..packs.load import load_packs
+    from ..report.rule_docs import packs_in_order, render
+
+    loaded = packs_in_order(lp.pack for lp in load_packs(packs))
+    titles = {fw["framework"]: fw["title"] for fw in frameworks()}
+    write_output(render(loaded, titles, [(i.number, i.title, i.requirement) for i in ITEMS]), output)
 
 
 @cli.command()

@@ -1,0 +1,373 @@
+"""docs/ stays true: generated pages match the code, the format reference covers every
+field of the models, the schema describes every property, the tutorial's commands do
+what the tutorial says."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+DOCS = ROOT / "docs"
+
+
+def _stale(name: str) -> str:
+    return f"docs/{name} is out of date: run `make docs` and commit the result"
+
+
+def test_cli_reference_is_current() -> None:
+    from audit_engine.cli import command_tree
+    from audit_engine.report.cli_docs import render
+
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == render(command_tree()), _stale("cli.md")
+
+
+def test_cli_reference_lists_every_command_and_option() -> None:
+    import click
+
+    from audit_engine.cli import command_tree
+
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    root = command_tree()
+
+    def walk(group: click.Group, path: str):
+        for name, cmd in group.commands.items():
+            yield f"{path} {name}", cmd
+            if isinstance(cmd, click.Group):
+                yield from walk(cmd, f"{path} {name}")
+
+    for path, cmd in walk(root, "audit-engine"):
+        section = text.split(f"# {path}\n", 1)[1].split("\n#", 1)[0]
+        for p in cmd.params:
+            if isinstance(p, click.Option) and "--help" not in p.opts:
+                assert f"`{p.opts[-1]}`" in section, f"{path}: option {p.opts[-1]} is not documented"
+    assert "| 2 | The command could not run" in text
+
+
+def test_rule_reference_is_current(cli) -> None:
+    p = cli("rules", "doc")
+    assert p.returncode == 0, p.stderr
+    assert (DOCS / "rules.md").read_text(encoding="utf-8") == p.stdout, _stale("rules.md")
+
+
+def test_rule_reference_covers_every_rule_and_retired_id(ruleset) -> None:
+    text = (DOCS / "rules.md").read_text(encoding="utf-8")
+    for rule_id, (_, rule) in ruleset.program.rules.items():
+        assert f"### {rule_id}: {rule.title}" in text
+    assert "| SAFE-002 | near-miss | 2 | SAFE-007, SAFE-008 |" in text
+    assert "| 5. Failure modes and safeguards | at least 1 failure mode | [HDF-016](#hdf-016-" in text
+    assert "- **Severity**: high; critical when the harm of failure mode fm is death" in text
+    assert "good practice: a recommendation, not a legal requirement" in text
+
+
+def test_rules_doc_writes_a_file_and_documents_user_packs(cli, tmp_path: Path) -> None:
+    pack = tmp_path / "team.yaml"
+    pack.write_text(_TEAM_PACK, encoding="utf-8")
+    out = tmp_path / "rules.md"
+    p = cli("rules", "doc", "--pack", str(pack), "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == ""
+    text = out.read_text(encoding="utf-8")
+    assert "### TEAM-001: Kiosks never show PHI to an unidentified user" in text
+    assert "- a touchpoint t whose channel is kiosk and authentication is none" in text
+    assert "- and there is no [`effective_control`](#effective_control) fact whose touchpoint is t and type is " \
+           "audit_logging" in text
+    assert "[S] internal policy IS-12 (other)" in text
+
+
+def test_conditions_in_words() -> None:
+    from audit_engine.packs.schema import Op, Param, Ref
+    from audit_engine.report._conditions import test_words
+
+    ref, param = Ref(ref="t.stakeholder"), Param(param="max_days")
+    cases = [
+        ("shared", "is shared"), (True, "is true"), (ref, "is the stakeholder of t"),
+        (Ref(ref="t.id"), "is t"), (Ref(ref="f.to"), "is the to end of f"),
+        (Op(ne="vendor"), "is not vendor"), (Op(gt=param), "is more than `max_days` (a parameter)"),
+        (Op(le=5), "is at most 5"), (Op.model_validate({"in": ["a", "b", "c"]}), "is a, b or c"),
+        (Op(not_in=["a", "b"]), "is neither a nor b"), (Op(not_in=["a", "b", "c"]), "is none of a, b or c"),
+        (Op(present=False), "is not set"), (Op(has="near_miss"), "includes near_miss"),
+        (Op(has_any=["share", "print"]), "includes share or print"),
+        (Op(any_of=[Op(present=False), Op(gt=param)]), "is not set or is more than `max_days` (a parameter)"),
+    ]
+    assert [test_words(t) for t, _ in cases] == [w for _, w in cases]
+
+
+_TEAM_PACK = """\
+pack: team
+version: 1.0.0
+title: Team rules
+rules:
+  - id: TEAM-001
+    title: Kiosks never show PHI to an unidentified user
+    severity: medium
+    subject: t.id
+    subject_kind: touchpoint
+    citations: [{framework: other, text: internal policy IS-12, verified: S}]
+    rationale: A kiosk in a waiting room is seen by everyone who walks past it.
+    remediation: Identify the user before showing anything.
+    when:
+      - {fact: touchpoint, as: t, where: {channel: kiosk, authentication: none}}
+      - not: {fact: effective_control, where: {touchpoint: {ref: t.id}, type: audit_logging}}
+    message: "Touchpoint {t.id} is an anonymous kiosk."
+    examples:
+      fires: [{name: anonymous kiosk, subjects: [k], map: {touchpoints: [{id: k, name: K, stage: visit,
+              stakeholder: patient, channel: kiosk, authentication: none}]}}]
+      passes: [{name: no kiosk, map: {}}]
+"""
+
+
+
+# --------------------------------------------------------------------------- links
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_HEADING = re.compile(r"^(#{1,6}) +(.+?) *$")
+
+
+def _prose(md: str) -> list[str]:
+    """The lines of ``md`` outside fenced code blocks."""
+    out, fenced = [], False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            out.append(line)
+    return out
+
+
+def _anchors(md: str) -> set[str]:
+    """The anchors GitHub gives the headings of ``md`` (duplicates get -1, -2...)."""
+    seen: dict[str, int] = {}
+    out = set()
+    for line in _prose(md):
+        m = _HEADING.match(line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(2).strip().lower()).replace(" ", "-")
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def test_readme_and_docs_link_only_to_files_in_the_repository() -> None:
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    assert {p.name for p in pages} >= {"README.md", "index.md", "tutorial.md", "map-format.md", "cli.md", "rules.md"}
+    broken = []
+    for page in pages:
+        md = page.read_text(encoding="utf-8")
+        assert "../shared" not in md, f"{page.name} refers to ../shared, which a clone does not have"
+        for target in _LINK.findall("\n".join(_prose(md))):
+            if re.match(r"^[a-z]+:", target):
+                if page.name == "README.md":
+                    broken.append(f"README.md: {target} (the README links only to files in the repository)")
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists() or ROOT not in file.parents:
+                broken.append(f"{page.name}: {target} (no such file in the repository)")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text(encoding="utf-8")):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+# --------------------------------------------------------------------------- the map format reference
+
+_SECTIONS = {  # model -> the heading of its table in docs/map-format.md
+    "JourneyMap": "## Top level", "Stakeholder": "## stakeholders", "Stage": "## stages", "System": "## systems",
+    "DataAsset": "## data", "Control": "## controls", "Touchpoint": "## touchpoints",
+    "DataAccess": "### data_access entries", "FailureMode": "### failure_modes entries",
+    "DataFlow": "## data_flows", "Checkpoint": "## checkpoints", "Training": "## trainings",
+    "FeedbackChannel": "## feedback_channels",
+}
+
+
+def _section(text: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of the same or a higher level."""
+    level = heading.split(" ", 1)[0]
+    body = text.split(f"\n{heading}\n", 1)[1]
+    ends = [i for i in (body.find(f"\n{'#' * n} ") for n in range(1, len(level) + 1)) if i >= 0]
+    return body[:min(ends)] if ends else body
+
+
+def _models() -> list[type]:
+    from audit_engine import model
+
+    found, todo = [], list(model._Model.__subclasses__())
+    while todo:
+        m = todo.pop()
+        todo += m.__subclasses__()
+        if not m.__name__.startswith("_"):
+            found.append(m)
+    return found
+
+
+def test_format_reference_documents_every_field_of_every_model() -> None:
+    text = (DOCS / "map-format.md").read_text(encoding="utf-8")
+    models = _models()
+    assert {m.__name__ for m in models} == set(_SECTIONS), "a model has no section in docs/map-format.md"
+    missing = []
+    for m in models:
+        section = _section(text, _SECTIONS[m.__name__])
+        for attr, info in m.model_fields.items():
+            key = info.alias or attr
+            if attr == "extensions":  # the x- keys, documented once under Conventions
+                continue
+            if f"\n| `{key}` |" not in section:
+                missing.append(f"{m.__name__}.{key} (under '{_SECTIONS[m.__name__]}')")
+    assert not missing, "docs/map-format.md does not document: " + ", ".join(missing)
+    assert "`x-`" in _section(text, "## Conventions")
+
+
+def test_format_reference_lists_every_enum_value() -> None:
+    from audit_engine import model
+
+    text = (DOCS / "map-format.md").read_text(encoding="utf-8")
+    enums = {name: values for name, values in vars(model).items()
+             if name.isupper() and isinstance(values, tuple) and values and all(isinstance(v, str) for v in values)
+             and name != "SUBJECT_KINDS"}
+    assert len(enums) >= 20
+    missing = [f"{name}: {v}" for name, values in enums.items() for v in values if f"`{v}`" not in text]
+    assert not missing, "docs/map-format.md does not list: " + ", ".join(missing)
+
+
+def test_format_reference_examples_make_a_valid_map() -> None:
+    """The YAML examples of the list sections, put together, are one valid map."""
+    import yaml
+
+    from audit_engine.loader import load_map_text
+
+    text = (DOCS / "map-format.md").read_text(encoding="utf-8")
+    lists = text.split("\n## stakeholders\n", 1)[1].split("\n## Validation\n", 1)[0]
+    merged: dict[str, list] = {}
+    for block in lists.split("```yaml\n")[1:]:
+        doc = yaml.safe_load(block.split("```", 1)[0])
+        if set(doc) <= {"stakeholders", "stages", "systems", "data", "controls", "touchpoints", "data_flows",
+                        "checkpoints", "trainings", "feedback_channels"}:
+            for key, items in doc.items():
+                merged.setdefault(key, []).extend(items)
+    assert len(merged) == 10
+    header = {"format": 1, "id": "reference-examples", "name": "Examples", "version": "1.0.0"}
+    loaded = load_map_text(yaml.safe_dump({**header, **merged}, sort_keys=False), "map-format.md examples")
+    assert loaded.map.touchpoints[0].failure_modes[0].harm == "severe"
+
+
+def test_schema_describes_every_property_at_every_level(cli) -> None:
+    p = cli("schema")
+    assert p.returncode == 0, p.stderr
+    schema = json.loads(p.stdout)
+    seen, bare = 0, []
+
+    def walk(node: object, where: str) -> None:
+        nonlocal seen
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                seen += 1
+                if not (isinstance(prop, dict) and str(prop.get("description", "")).strip()):
+                    bare.append(f"{where}.{name}")
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]")
+
+    walk(schema, "#")
+    fields = sum(1 for m in _models() for attr in m.model_fields if attr != "extensions")
+    assert seen == fields, f"the schema has {seen} properties, the models {fields} fields"
+    assert not bare, "properties without a description: " + ", ".join(bare)
+    assert schema["patternProperties"]["^x-"]["description"]
+
+
+# --------------------------------------------------------------------------- the tutorial
+
+# The tutorial's commands, in order, with what docs/tutorial.md says they do: the exit
+# status, text the output contains, and (for JSON) the findings as (rule, subject).
+_TUTORIAL: list[tuple[str, int, list[str]]] = [
+    ("mkdir -p maps", 0, []),
+    ("cp docs/tutorial/lab-results.v1.0.yaml maps/lab-results.yaml", 0, []),
+    ("audit-engine validate maps/lab-results.yaml", 0,
+     ["maps/lab-results.yaml: ok (map lab-results version 1.0.0, 3 touchpoints)"]),
+    ("audit-engine audit maps/lab-results.yaml", 1, ["3 open findings (1 critical, 1 high, 1 low)"]),
+    ("audit-engine audit maps/lab-results.yaml --format json --no-store", 1, []),
+    ("audit-engine explain maps/lab-results.yaml HDF-002 analytics", 0,
+     ["HDF-002 fired for analytics (critical)",
+      "  - usage-events is PHI: it is derived from lab-results and is not de-identified (classification internal)",
+      "at maps/lab-results.yaml:22:5"]),
+    ("cp docs/tutorial/lab-results.v1.1.yaml maps/lab-results.yaml", 0, []),
+    ("audit-engine audit maps/lab-results.yaml", 1, ["2 open findings (1 high, 1 low)"]),
+    ("audit-engine gate maps/lab-results.yaml --policy docs/tutorial/release-gate.yaml", 1,
+     ["gate FAILED: map lab-results version 1.1.0 (baseline 1.0.0; 0 new findings)",
+      "  FAIL 1 unwaived finding at high or above (fail_on: high): CRED-001 print-result"]),
+    ("cp docs/tutorial/waivers.yaml maps/audit-waivers.yaml", 0, []),
+    ("audit-engine audit maps/lab-results.yaml", 0, ["1 open finding (1 low); 1 waived"]),
+    ("audit-engine gate maps/lab-results.yaml --policy docs/tutorial/release-gate.yaml", 0,
+     ["gate PASSED: map lab-results version 1.1.0 (baseline 1.0.0; 0 new findings)"]),
+    ("audit-engine history", 0, ["lab-results │ 1.0.0", "lab-results │ 1.1.0"]),
+    ("audit-engine diff lab-results@1.0.0 lab-results@1.1.0", 0,
+     ["map lab-results: 1.0.0 -> 1.1.0: 0 new, 1 resolved, 2 unchanged", "│ resolved  │ critical │ HDF-002"]),
+    ("audit-engine trend lab-results", 0, ["map lab-results: 2 stored version(s), oldest first; unwaived findings",
+                                           "│ 1.1.0   │", "│  +0 │       -2 │"]),
+]
+
+
+def _run_step(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "AUDIT_ENGINE_DB"}
+    env["COLUMNS"] = "120"
+    if command.startswith("audit-engine "):
+        argv = [sys.executable, "-m", "audit_engine", *shlex.split(command)[1:]]
+        return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+    return subprocess.run(command, shell=True, capture_output=True, text=True, cwd=cwd, env=env, timeout=30)
+
+
+def test_tutorial_commands_do_what_the_tutorial_says(tmp_path: Path) -> None:
+    text = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    shutil.copytree(DOCS / "tutorial", tmp_path / "docs" / "tutorial")
+    for command, status, expected in _TUTORIAL:
+        assert f"\n$ {command}\n" in text, f"docs/tutorial.md no longer shows `{command}`"
+        p = _run_step(command, tmp_path)
+        assert p.returncode == status, f"`{command}` exited {p.returncode}, the tutorial says {status}:\n{p.stderr}"
+        for line in expected:
+            assert line in p.stdout, f"`{command}` did not print {line!r}:\n{p.stdout}"
+            assert line.strip() in text, f"docs/tutorial.md does not show {line!r}"
+        if "--format json" in command:
+            findings = {(f["rule_id"], f["subject"]) for f in json.loads(p.stdout)["findings"]}
+            assert findings == {("HDF-002", "analytics"), ("CRED-001", "print-result"),
+                                ("CLIN-003", "release-result")}
+    assert (tmp_path / "audit-engine.db").exists()  # the tutorial's own store, in its working folder
+
+
+def test_tutorial_shows_real_files_and_output(tmp_path: Path) -> None:
+    """The files quoted in the tutorial are its files; the audit tables and the validation
+    error it shows are what the engine prints."""
+    text = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    for block, name in zip(blocks, ("lab-results.v1.0.yaml", "release-gate.yaml", "waivers.yaml")):
+        lines = (DOCS / "tutorial" / name).read_text(encoding="utf-8").splitlines()
+        quoted = [line for line in block.splitlines() if not line.lstrip().startswith("#")]
+        assert all(line in lines for line in quoted), f"docs/tutorial.md quotes docs/tutorial/{name} wrongly"
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for name in ("lab-results.v1.0.yaml", "lab-results.v1.1.yaml"):
+        shutil.copy(DOCS / "tutorial" / name, maps / "lab-results.yaml")
+        p = _run_step("audit-engine audit maps/lab-results.yaml --no-store", tmp_path)
+        assert p.stdout.strip() in text, f"the audit of {name} in docs/tutorial.md is out of date:\n{p.stdout}"
+    typo = (DOCS / "tutorial" / "lab-results.v1.0.yaml").read_text(encoding="utf-8")
+    (maps / "lab-results.yaml").write_text(typo.replace("authentication: unique", "authentication: uniqe"))
+    p = _run_step("audit-engine validate maps/lab-results.yaml", tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip() in text, f"the validation error in docs/tutorial.md is out of date:\n{p.stderr}"
+    v10 = (DOCS / "tutorial" / "lab-results.v1.0.yaml").read_text(encoding="utf-8").splitlines()
+    v11 = (DOCS / "tutorial" / "lab-results.v1.1.yaml").read_text(encoding="utf-8").splitlines()
+    changed = [(a, b) for a, b in zip(v10, v11) if a != b][1:]  # after the header comment
+    assert [f"-{a}\n+{b}" for a, b in changed] == [
+        '-version: "1.0.0"\n+version: "1.1.0"',
+        "-  - {id: analytics, name: Portal usage analytics, operator: vendor}\n"
+        "+  - {id: analytics, name: Portal usage analytics, operator: vendor, baa: true}"]
+    for a, b in changed:
+        assert f"-{a}" in text and f"+{b}" in text
