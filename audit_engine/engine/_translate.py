@@ -95,12 +95,12 @@ class _Body:
                 positive += 1
                 self.engine[c.alias] = name
             out.append((name + "$not" if c.negated else name, None if c.negated else c.alias, self._condition(c)))
-        for engine_name, alias, tests in out:  # facts without the fields a comparison join reads never match
+        for _, alias, tests in out:  # facts without the fields a comparison join reads never match
             if alias in self.guards:
                 tests.extend({"$ex": {f: 1}} for f in sorted(self.guards[alias]))
         if positive > MAX_FACTS_PER_BODY:
             self.problem((), f"a body joins {positive} facts; the engine allows at most {MAX_FACTS_PER_BODY}")
-        for engine_name, _, tests in out:
+        for _, _, tests in out:
             if len(tests) > MAX_TESTS_PER_CONDITION:
                 self.problem((), f"a condition has {len(tests)} tests; the engine allows at most "
                                  f"{MAX_TESTS_PER_CONDITION}")
