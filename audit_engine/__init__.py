@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import VERSION as __version__
 
 # Names resolve lazily so that `import audit_engine` (and the CLI) stays fast.
 _EXPORTS: dict[str, str] = {
@@ -25,6 +25,10 @@ _EXPORTS: dict[str, str] = {
     "RuleSet": "audit",
     "audit": "audit",
     "audit_file": "audit",
+    "run_audits": "audit",
+    "WaiverReport": "waivers",
+    "Severity": "severity",
+    "SEVERITIES": "severity",
     "load_map": "loader",
     "load_map_text": "loader",
     "LoadedMap": "loader",

@@ -1,16 +1,20 @@
-"""The pipeline in one place: load -> validate -> facts -> engine -> findings.
+"""The pipeline in one place: load -> validate -> facts -> engine -> findings -> waivers.
 
 ``RuleSet`` is the compiled selection of packs with resolved parameters (compile once,
-audit many maps); ``audit`` runs it over one loaded map. Storing and reporting are the
-callers' business (see ``store`` and ``report``).
+audit many maps); :func:`audit` runs it over one loaded map; :func:`run_audits` is what
+every command that needs an audit calls (``audit``, ``gate``, ``diff``, ``explain``,
+``checklist``): every map is loaded and validated before anything runs, and waivers are
+applied. Results are immutable. Storing and reporting are the callers' business (see
+``store`` and ``report``).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from . import _gc
 from .engine.run import Engine, Evaluation
@@ -19,13 +23,17 @@ from .findings import Finding, build_findings, summarize
 from .loader import LoadedMap, load_map
 from .packs.load import LoadedPack, build_program, load_packs, pack_error, resolve_params, select
 from .packs.program import CompileProblems, Program
+from .version import VERSION
 
-ENGINE_VERSION = "0.1.0"
+if TYPE_CHECKING:  # pragma: no cover
+    from .waivers import Waiver, WaiverReport
+
+ENGINE_VERSION = VERSION  # kept for callers of 0.1
 
 
 @dataclass
 class RuleSet:
-    """Selected packs, their parameters and the compiled program."""
+    """Selected packs, their parameters, the compiled program and its engine."""
 
     packs: list[LoadedPack]
     params: dict[str, int]
@@ -52,18 +60,26 @@ class RuleSet:
     def rule_ids(self) -> list[str]:
         return sorted(self.program.rules)
 
+    def skipped_rules(self) -> list[str]:
+        """Rules of the loaded packs that --only/--skip (or a config) left out."""
+        return sorted(i for lp in self.packs for i in lp.skipped)
+
     def pack_versions(self) -> dict[str, str]:
         return {lp.pack.pack: lp.pack.version for lp in self.packs}
 
 
-@dataclass
+@dataclass(frozen=True)
 class AuditResult:
+    """One map audited with one rule set: its findings (sorted), how they were derived,
+    and, once waivers were applied, what they did."""
+
     loaded: LoadedMap
     ruleset: RuleSet
-    findings: list[Finding]
-    evaluation: Evaluation = field(repr=False)
+    findings: tuple[Finding, ...]
+    evaluation: Evaluation = field(repr=False, compare=False)
     seconds: float = 0.0
-    waiver_report: dict | None = None  # set by waivers.apply_waivers: applied / expired / stale
+    waivers: "WaiverReport | None" = None
+    other_map_waivers: tuple["Waiver", ...] = field(default=(), repr=False)  # waivers of the file for other maps
 
     @property
     def map_id(self) -> str:
@@ -76,6 +92,9 @@ class AuditResult:
     def summary(self) -> dict[str, int]:
         return summarize(self.findings)
 
+    def with_findings(self, findings: Sequence[Finding]) -> "AuditResult":
+        return replace(self, findings=tuple(findings))
+
 
 def audit(loaded: LoadedMap, ruleset: RuleSet) -> AuditResult:
     """Audit one loaded (already validated) map."""
@@ -83,8 +102,29 @@ def audit(loaded: LoadedMap, ruleset: RuleSet) -> AuditResult:
     with _gc.paused():
         ev = ruleset.engine.evaluate(base_facts(loaded.map, ruleset.program.read_types()))
         findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
-    return AuditResult(loaded, ruleset, findings, ev, time.perf_counter() - start)
+    return AuditResult(loaded, ruleset, tuple(findings), ev, time.perf_counter() - start)
 
 
 def audit_file(path: str | Path, ruleset: RuleSet) -> AuditResult:
     return audit(load_map(path), ruleset)
+
+
+def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path | None = None,
+               use_waivers: bool = True, today: _dt.date | None = None,
+               max_waiver_days: int | None = None) -> list[AuditResult]:
+    """Load and validate every map, then audit each and apply its waivers.
+
+    ``waivers`` names the waiver file (default: ``audit-waivers.yaml`` beside each map,
+    if present); ``use_waivers=False`` leaves every finding unwaived.
+    """
+    from .waivers import MAX_LIFETIME_DAYS, apply_waivers
+
+    loaded = [load_map(m) for m in maps]  # every map valid before anything runs
+    out = []
+    for lm in loaded:
+        result = audit(lm, ruleset)
+        if use_waivers:
+            result = apply_waivers(result, waivers, today=today,
+                                   max_lifetime_days=MAX_LIFETIME_DAYS if max_waiver_days is None else max_waiver_days)
+        out.append(result)
+    return out

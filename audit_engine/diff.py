@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .findings import Finding
@@ -47,10 +46,8 @@ def diff_findings(map_id: str, old_version: str, old: list[Finding], new_version
         if fp not in before:
             d.new.append(f)
         else:
-            g = copy.copy(f)
-            if before[fp].severity != f.severity:
-                g.previous_severity = before[fp].severity
-            d.unchanged.append(g)
+            changed = before[fp].severity != f.severity
+            d.unchanged.append(replace(f, previous_severity=before[fp].severity) if changed else f)
     d.resolved = [f for fp, f in before.items() if fp not in after]
     for lst in (d.new, d.resolved, d.unchanged):
         lst.sort(key=Finding.sort_key)

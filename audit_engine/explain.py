@@ -1,157 +1,203 @@
-"""`audit-engine explain`: why a rule fired for a subject (its evidence chain), or why
-it did not (the first condition of each alternative that no fact satisfies).
+"""`audit-engine explain`: why a rule fired for a subject (its evidence chain), or why it
+did not (in each alternative, the first condition no fact satisfies, in plain words).
 
-Findings always come from the engine; this module only reads the facts the engine
-ended with (base and derived) to describe a failed match in words.
+Findings always come from the engine. To explain a miss, this module walks the rule's
+compiled conditions over the facts the engine ended with (base and derived), using the
+program's own meaning of a test (``packs.program.holds``); a property test pins the
+walk to the independent reference interpreter.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .audit import AuditResult
 from .facts import Fact
-from .findings import Explainer
-from .packs.schema import Condition, Not, Op, Param, Ref, Rule
+from .findings import Explainer, Finding
+from .packs.program import Body, Condition, FieldRef, Program, Test, holds
+
+_OPS = {"eq": "is", "ne": "is not", "lt": "is below", "le": "is at most", "gt": "is above", "ge": "is at least",
+        "in": "is one of", "not_in": "is none of", "has": "includes", "has_any": "includes any of"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Explanation:
     rule_id: str
     subject: str
     fired: bool
-    finding: Any = None
-    reasons: list[str] = field(default_factory=list)
+    finding: Finding | None = None
+    reasons: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule_id, "subject": self.subject, "fired": self.fired,
-                "finding": self.finding.to_dict() if self.finding else None, "reasons": self.reasons}
+                "finding": self.finding.to_dict() if self.finding else None, "reasons": list(self.reasons)}
 
 
-def _describe(cond: Condition) -> str:
-    parts = []
-    for k, t in cond.where.items():
-        parts.append(f"{k} {_describe_test(t)}")
-    return f"a {cond.fact} fact" + (f" with {', '.join(parts)}" if parts else "")
+def describe_test(t: Test) -> str:
+    """A test in words: ``authentication is none``, ``captures includes near_miss``."""
+    name = t.field.replace("_", " ")
+    v = t.value
+    if t.op == "any_of":
+        return " or ".join(describe_test(x) for x in v)
+    if t.op == "present":
+        return f"{name} is set" if v else f"{name} is not set"
+    shown = (f"that of {v}" if isinstance(v, FieldRef) else
+             ", ".join(map(_lit, v)) if isinstance(v, tuple) else _lit(v))
+    return f"{name} {_OPS[t.op]} {shown}"
 
 
-def _describe_test(t: Any) -> str:
-    if isinstance(t, Ref):
-        return f"= {t.ref}"
-    if isinstance(t, Param):
-        return f"= parameter {t.param}"
-    if isinstance(t, Op):
-        v = t.operand
-        if t.name == "any_of":
-            return " or ".join(_describe_test(x) for x in v)
-        if t.name == "present":
-            return "set" if v else "not set"
-        return f"{t.name.replace('_', ' ')} {_describe_test(v) if isinstance(v, (Ref, Param)) else v}"
-    return f"= {t}"
+def _lit(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
-class _Matcher:
-    def __init__(self, facts: list[Fact], params: dict[str, int]):
-        self.by_type: dict[str, list[Fact]] = {}
-        self._index: dict[tuple[str, str], dict[Any, list[Fact]]] = {}
-        for f in facts:
-            self.by_type.setdefault(f.type, []).append(f)
-        self.params = params
+def describe_condition(c: Condition) -> str:
+    kind = c.fact.replace("_", " ")
+    tests = [describe_test(t) for t in c.tests]
+    return f"a {kind}" + (f" whose {' and '.join(tests)}" if tests else "")
 
-    def _indexed(self, ftype: str, field: str, value: Any) -> list[Fact]:
-        idx = self._index.get((ftype, field))
+
+class _Facts:
+    """The evaluation's facts by type, with equality indexes built on demand."""
+
+    def __init__(self, facts: list[Fact]):
+        self.by_type: dict[str, list[int]] = {}
+        for i, f in enumerate(facts):
+            self.by_type.setdefault(f.type, []).append(i)
+        self.facts = facts
+        self._index: dict[tuple[str, str], dict[Any, list[int]]] = {}
+
+    def with_value(self, fact: str, field_name: str, value: Any) -> list[int]:
+        key = (fact, field_name)
+        idx = self._index.get(key)
         if idx is None:
-            idx = self._index[(ftype, field)] = {}
-            for f in self.by_type.get(ftype, []):
-                v = f.values.get(field)
+            idx = self._index[key] = {}
+            for i in self.by_type.get(fact, []):
+                v = self.facts[i].values.get(field_name)
                 if v is not None and not isinstance(v, tuple):
-                    idx.setdefault(v, []).append(f)
-        return idx.get(value, [])
-
-    def value(self, operand: Any, env: dict[str, Fact]) -> Any:
-        if isinstance(operand, Ref):
-            return env[operand.alias].values.get(operand.field)
-        if isinstance(operand, Param):
-            return self.params[operand.param]
-        return operand
-
-    def test(self, actual: Any, t: Any, env: dict[str, Fact]) -> bool:
-        if not isinstance(t, Op):
-            want = self.value(t, env)
-            return actual is not None and want is not None and actual == want
-        name, v = t.name, t.operand
-        if name == "any_of":
-            return any(self.test(actual, x, env) for x in v)
-        if name == "present":
-            return (actual is not None) == v
-        if name == "not_in":
-            return actual is None or actual not in v
-        if name == "ne":
-            want = self.value(v, env)
-            return actual is None or actual != want
-        if actual is None:
-            return False
-        if name == "in":
-            return actual in v
-        if name == "has":
-            return v in actual
-        if name == "has_any":
-            return any(x in actual for x in v)
-        want = self.value(v, env)
-        if want is None:
-            return False
-        if name == "eq":
-            return actual == want
-        return {"lt": actual < want, "le": actual <= want, "gt": actual > want, "ge": actual >= want}[name]
-
-    def matching(self, cond: Condition, env: dict[str, Fact]) -> list[Fact]:
-        candidates = self.by_type.get(cond.fact, [])
-        for k, t in cond.where.items():  # an equality test narrows the candidates through an index
-            if not isinstance(t, Op) or t.name == "eq":
-                want = self.value(t.operand if isinstance(t, Op) else t, env)
-                if want is None:
-                    return []
-                candidates = self._indexed(cond.fact, k, want)
-                break
-        return [f for f in candidates if all(self.test(f.values.get(k), t, env) for k, t in cond.where.items())]
+                    idx.setdefault((type(v) is bool, v), []).append(i)
+        return idx.get((type(value) is bool, value), [])
 
 
-def _why_not(rule: Rule, body: list, subject: str, m: _Matcher, because: Any = None) -> str:
-    s_alias, s_field = rule.subject.split(".", 1)
-    best: tuple[int, str] = (-1, "")
+def _ready(t: Test, bound: dict[str, dict[str, Any]]) -> bool:
+    return not isinstance(t.value, FieldRef) or t.value.alias in bound
 
-    def walk(i: int, env: dict[str, Fact]) -> bool:
-        nonlocal best
-        if i == len(body):
+
+def _passes(tests: Any, values: dict[str, Any], bound: dict[str, dict[str, Any]]) -> bool:
+    return all(holds(t, values.get(t.field), lambda r: bound[r.alias].get(r.field)) for t in tests)
+
+
+class _Walk:
+    """Matches a body with the subject's condition first, so that a miss is explained
+    from the subject's side ("analytics holds no PHI"), not from an unrelated fact."""
+
+    def __init__(self, program: Program, body: Body, subject_alias: str, subject_field: str, subject: str,
+                 facts: _Facts, because: Callable[[int], list[str]] | None):
+        self.p, self.facts, self.because = program, facts, because
+        self.subject_alias, self.subject_field, self.subject = subject_alias, subject_field, subject
+        conds = list(body.conditions)
+        first = [c for c in conds if c.alias == subject_alias and not c.negated]
+        self.order = first + [c for c in conds if c not in first]
+        self.best: tuple[int, str] = (-1, "")
+
+    def fail(self, i: int, why: str) -> None:
+        if i > self.best[0]:
+            self.best = (i, why)
+
+    def known(self, c: Condition, bound: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Field values a fact for ``c`` would need, from the bindings so far."""
+        out: dict[str, Any] = {}
+        for t in c.tests:
+            if t.op == "eq":
+                v = bound[t.value.alias].get(t.value.field) if isinstance(t.value, FieldRef) and \
+                    t.value.alias in bound else (None if isinstance(t.value, FieldRef) else t.value)
+                if v is not None:
+                    out[t.field] = v
+        for d in self.order:  # tests of conditions already bound that point at this one
+            if d.alias in bound and not d.negated:
+                for t in d.tests:
+                    if t.op == "eq" and isinstance(t.value, FieldRef) and t.value.alias == c.alias:
+                        v = bound[d.alias].get(t.field)
+                        if v is not None:
+                            out[t.value.field] = v
+        if c.alias == self.subject_alias:
+            out[self.subject_field] = self.subject
+        return out
+
+    def missing(self, c: Condition, bound: dict[str, dict[str, Any]]) -> str:
+        doc = self.p.fact_docs.get(c.fact)
+        known = self.known(c, bound)
+        if doc is not None and doc.missing:
+            return re.sub(r"\{([a-z][a-z0-9_]*)\}", lambda m: str(known.get(m.group(1), "any")), doc.missing)
+        shown = ", ".join(f"{k} {_lit(v)}" for k, v in known.items())
+        return f"there is no {describe_condition(c)[2:]}" + (f" ({shown})" if shown else "")
+
+    def candidates(self, c: Condition, bound: dict[str, dict[str, Any]]) -> list[int]:
+        known = self.known(c, bound)
+        for name, value in known.items():
+            return self.facts.with_value(c.fact, name, value)
+        return self.facts.by_type.get(c.fact, [])
+
+    def back_tests_hold(self, c: Condition, values: dict[str, Any], bound: dict[str, dict[str, Any]]) -> bool:
+        """Tests of conditions bound earlier that refer to ``c``, now that ``c`` has a fact."""
+        now = {**bound, c.alias: values}
+        for d in self.order:
+            if d.alias in bound and d is not c and not d.negated:
+                late = [t for t in d.tests if isinstance(t.value, FieldRef) and t.value.alias == c.alias]
+                if late and not _passes(late, bound[d.alias], now):
+                    return False
+        return True
+
+    def walk(self, i: int, bound: dict[str, dict[str, Any]]) -> bool:
+        if i == len(self.order):
             return True
-        cond = body[i]
-        if isinstance(cond, Not):
-            blockers = m.matching(cond.not_, env)
-            if blockers:
-                if i > best[0]:
-                    f = blockers[0]
-                    shown = ", ".join(f"{k} {v}" for k, v in sorted(f.values.items()) if k != "name")
-                    why = because(f) if because else []
-                    best = (i, f"condition {i + 1} requires that there is no {_describe(cond.not_)[2:]}, "
-                               f"but there is: {f.type} ({shown})" + (f", because {'; '.join(why)}" if why else ""))
-                return False
-            return walk(i + 1, env)
-        alias = cond.as_ or f"_{i}"
+        c = self.order[i]
+        ready = tuple(t for t in c.tests if _ready(t, bound))
+        if c.negated:
+            blockers = [j for j in self.candidates(c, bound) if _passes(ready, self.facts.facts[j].values, bound)]
+            if not blockers:
+                return self.walk(i + 1, bound)
+            f = self.facts.facts[blockers[0]]
+            shown = ", ".join(f"{k} {_lit(v)}" for k, v in sorted(f.values.items()) if k != "name")
+            why = self.because(blockers[0]) if self.because else []
+            self.fail(i, f"it requires that there is no {describe_condition(c)[2:]}, but there is one ({shown})"
+                         + (f", because {'; '.join(why)}" if why else ""))
+            return False
         found = False
-        for f in m.matching(cond, env):
-            if alias == s_alias and str(f.values.get(s_field)) != subject:
+        near: list[tuple[dict[str, Any], Test]] = []
+        for j in self.candidates(c, bound):
+            values = self.facts.facts[j].values
+            if c.alias == self.subject_alias and str(values.get(self.subject_field)) != self.subject:
+                continue
+            bad = next((t for t in ready if not holds(t, values.get(t.field), lambda r: bound[r.alias].get(r.field))),
+                       None)
+            if bad is not None:
+                near.append((values, bad))
+                continue
+            if not self.back_tests_hold(c, values, bound):
                 continue
             found = True
-            if walk(i + 1, {**env, alias: f}):
+            if self.walk(i + 1, {**bound, c.alias: values}):
                 return True
-        if not found and i > best[0]:
-            extra = f" for {s_field} {subject}" if alias == s_alias else ""
-            best = (i, f"condition {i + 1} fails: there is no {_describe(cond)[2:]}{extra}")
+        if not found:
+            if near and c.alias == self.subject_alias:
+                values, t = near[0]
+                actual = values.get(t.field)
+                self.fail(i, f"{self.subject} does not qualify: its {t.field.replace('_', ' ')} is "
+                             f"{_lit(actual) if actual is not None else 'not set'}, and the rule needs "
+                             f"{describe_test(t)}")
+            else:
+                self.fail(i, self.missing(c, bound))
         return False
 
-    walk(0, {})
-    return best[1] or "every condition holds, yet no finding: the finding may be waived or filtered"
+
+def why_not(program: Program, body: Body, subject_alias: str, subject_field: str, subject: str, facts: _Facts,
+            because: Callable[[int], list[str]] | None = None) -> tuple[bool, str]:
+    """(does the body match for ``subject``?, the furthest condition that fails, in words)."""
+    w = _Walk(program, body, subject_alias, subject_field, subject, facts, because)
+    matched = w.walk(0, {})
+    return matched, w.best[1]
 
 
 def explain(result: AuditResult, rule_id: str, subject: str) -> Explanation:
@@ -161,17 +207,17 @@ def explain(result: AuditResult, rule_id: str, subject: str) -> Explanation:
     if found:
         return Explanation(rule_id, subject, True, found)
     ev = result.evaluation
-    m = _Matcher(ev.facts, program.params)
-    position = {id(f): i for i, f in enumerate(ev.facts)}
+    facts = _Facts(ev.facts)
     explainer = Explainer(program, ev)
+    s_alias, s_field = rule.subject.split(".", 1)
 
-    def because(fact: Fact) -> list[str]:
-        idx = position.get(id(fact))
+    def because(idx: int) -> list[str]:
         return explainer.chain(idx)[0] if idx in ev.justifications else []
 
-    bodies = rule.bodies()
+    bodies = program.bodies_of(rule_id)
     reasons = []
     for k, body in enumerate(bodies):
         prefix = f"alternative {k + 1}: " if len(bodies) > 1 else ""
-        reasons.append(prefix + _why_not(rule, body, subject, m, because))
-    return Explanation(rule_id, subject, False, None, reasons)
+        matched, why = why_not(program, body, s_alias, s_field, subject, facts, because)
+        reasons.append(prefix + (why if not matched else "every condition holds, yet no finding was reported"))
+    return Explanation(rule_id, subject, False, None, tuple(reasons))

@@ -18,8 +18,8 @@ from .engine.run import Evaluation, Match
 from .errors import Location
 from .packs.program import Program, holds
 
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
-SEVERITY_ORDER: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+from .severity import RANK as SEVERITY_ORDER
+from .severity import SEVERITIES, counts
 MAX_EVIDENCE = 30
 
 
@@ -45,7 +45,7 @@ def grade(rule: Any, ex: "Explainer", m: Match) -> str:
     return rule.severity
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
     rule_id: str
     severity: str
@@ -238,9 +238,5 @@ def build_findings(program: Program, ev: Evaluation, map_id: str,
 
 
 def summarize(findings: Iterable[Finding], include_waived: bool = False) -> dict[str, int]:
-    counts = {s: 0 for s in SEVERITY_ORDER}
-    for f in findings:
-        if include_waived or not f.waived:
-            counts[f.severity] += 1
-    counts["total"] = sum(counts.values())
-    return counts
+    """Counts per severity and in total, of the unwaived findings (or of all)."""
+    return counts(f.severity for f in findings if include_waived or not f.waived)

@@ -170,17 +170,15 @@ def evaluate_gate(result: "AuditResult", policy: GatePolicy, baseline_findings: 
             failures.append(f"{_plural(len(hits), 'unwaived finding')} at {sev} or above (limit {limit}): "
                             f"{_listing(hits)}")
 
-    report = getattr(result, "waiver_report", None) or {}
-    for e in report.get("expired", []):
-        target = e.get("subject") or e.get("fingerprint")
-        text = (f"waiver for {e['rule_id']} {target} expired on {e['expires']} (owner {e['owner']}, "
-                f"{report.get('file')}:{e['line']}); the finding counts again")
+    report = result.waivers
+    for e in report.expired if report else ():
+        text = (f"waiver for {e.rule_id} {e.subject or e.fingerprint} expired on {e.expires} (owner {e.owner}, "
+                f"{report.file}:{e.line}); the finding counts again")
         (failures if policy.expired_waivers == "fail" else warnings).append(text)
-    for e in report.get("stale", []):
-        target = e.get("subject") or e.get("fingerprint")
-        state = f"expired on {e['expires']}" if e.get("expired") else f"expires {e['expires']}"
-        warnings.append(f"stale waiver for {e['rule_id']} {target} ({report.get('file')}:{e['line']}, {state}): "
-                        "it matches no finding of this map version; remove it")
+    for e in report.stale if report else ():
+        state = f"expired on {e.expires}" if e.expired else f"expires {e.expires}"
+        warnings.append(f"stale waiver for {e.rule_id} {e.subject or e.fingerprint} ({report.file}:{e.line}, "
+                        f"{state}): it matches no finding of this map version; remove it")
     if policy.is_empty():
         warnings.append("the gate policy sets no condition, so the gate always passes")
     return GateOutcome(passed=not failures, failures=failures, warnings=warnings, new=new, map_id=result.map_id,

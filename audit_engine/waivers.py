@@ -12,21 +12,22 @@ map's folder when present)::
         expires: 2027-03-31
 
 A waiver covers the finding of its map whose rule id and subject (or fingerprint) it
-names. It is active up to and including its ``expires`` day. An active waiver marks
-the finding ``waived``; an expired one leaves the finding counting and says so on it
-(``finding.waiver["expired"]``); a waiver for the map that covers no finding is stale.
-:func:`apply_waivers` records all three on ``result.waiver_report``.
+names. It is active up to and including its ``expires`` day. An active waiver marks the
+finding ``waived``; an expired one leaves the finding counting and says so on it
+(``finding.waiver["expired"]``); a waiver that covers no finding is stale.
+:func:`apply_waivers` returns a new result whose :class:`WaiverReport` lists all of them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Iterable
 
-from . import _yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from . import _yaml, clock
 from .errors import ConfigError, Diagnostic, Location, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,16 +35,79 @@ if TYPE_CHECKING:  # pragma: no cover
     from .findings import Finding
 
 WAIVER_FILE = "audit-waivers.yaml"
+MAX_LIFETIME_DAYS = 365  # default: a waiver may not run longer than this from the day it is applied
 
-REQUIRED = ("map", "rule_id", "reason", "owner", "expires")
-KEYS = ("map", "rule_id", "subject", "fingerprint", "reason", "owner", "expires")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_HEX = re.compile(r"^[0-9a-fA-F]{8,64}$")
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class _WaiverModel(BaseModel):
+    """One entry of a waiver file, as written."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+    map: Text
+    rule_id: Text
+    subject: Text | None = None
+    fingerprint: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                                  pattern=r"^[0-9a-f]{8,64}$")] | None = None
+    reason: Text
+    owner: Text
+    expires: _dt.date
+
+    @field_validator("map", "rule_id", "subject", "reason", "owner", mode="before")
+    @classmethod
+    def _text_only(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"must be text, got {type(v).__name__}")
+        return v
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _a_date(cls, v: Any) -> Any:
+        if isinstance(v, _dt.datetime):
+            return v.date()
+        if isinstance(v, _dt.date):
+            return v
+        if isinstance(v, str):
+            try:
+                return _dt.date.fromisoformat(v.strip())
+            except ValueError:
+                pass
+        raise ValueError(f"must be a date written YYYY-MM-DD, got '{v}'")
+
+
+def _entry_problems(data: dict[str, Any], doc: _yaml.Document) -> list[Diagnostic]:
+    """Each waiver names a subject or a fingerprint, not both, and no waiver repeats another
+    (checked beside pydantic's checks, so that every problem of a file is reported at once)."""
+    out = []
+    entries = data.get("waivers")
+    seen: dict[tuple, int] = {}
+    for i, item in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(item, dict):
+            continue
+        where = doc.position(("waivers", i))
+        if (item.get("subject") is None) == (item.get("fingerprint") is None):
+            what = "not both" if item.get("subject") is not None else "one of them is required"
+            out.append(Diagnostic(where, f"waivers[{i}]: give either 'subject' (with rule_id) or 'fingerprint'; {what}"))
+        key = tuple(str(item.get(k, "")).strip().upper() for k in ("map", "rule_id", "subject", "fingerprint"))
+        if key in seen:
+            out.append(Diagnostic(where, f"this waiver duplicates the one at line {seen[key]} (map {item.get('map')}, "
+                                         f"{item.get('rule_id')} {item.get('subject') or item.get('fingerprint')}); "
+                                         "keep one"))
+        else:
+            seen[key] = where.line
+    return out
+
+
+class _WaiverFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    waivers: list[_WaiverModel] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Waiver:
-    """One entry of a waiver file."""
+    """One entry of a waiver file, with where it is written."""
 
     map: str
     rule_id: str
@@ -72,23 +136,9 @@ class Waiver:
         return finding.subject == self.subject
 
     def target(self) -> str:
-        return f"{self.rule_id} {self.subject}" if self.subject is not None else f"{self.rule_id} {self.fingerprint}"
+        return f"{self.rule_id} {self.subject if self.subject is not None else self.fingerprint}"
 
-    def entry(self, finding: "Finding | None" = None, **extra: Any) -> dict[str, Any]:
-        """The waiver as listed in ``waiver_report``."""
-        out: dict[str, Any] = {"rule_id": self.rule_id}
-        if self.subject is not None:
-            out["subject"] = self.subject
-        else:
-            out["fingerprint"] = self.fingerprint
-            if finding is not None:
-                out["subject"] = finding.subject
-        out.update({"owner": self.owner, "expires": self.expires.isoformat(), "reason": self.reason,
-                    "line": self.line})
-        out.update(extra)
-        return out
-
-    def on_finding(self, expired: bool) -> dict[str, Any]:
+    def mark(self, expired: bool) -> dict[str, Any]:
         """What a covered finding carries as ``finding.waiver``."""
         out: dict[str, Any] = {"reason": self.reason, "owner": self.owner, "expires": self.expires.isoformat(),
                                "file": self.file, "line": self.line}
@@ -97,24 +147,58 @@ class Waiver:
         return out
 
 
+@dataclass(frozen=True)
+class WaiverEntry:
+    """A waiver as the report lists it: applied, expired, stale or not checked."""
+
+    map: str
+    rule_id: str
+    subject: str | None
+    fingerprint: str | None
+    owner: str
+    expires: str  # ISO date
+    reason: str
+    line: int
+    expired: bool = False
+
+    @classmethod
+    def of(cls, w: Waiver, finding: "Finding | None" = None, expired: bool = False) -> "WaiverEntry":
+        subject = w.subject if w.subject is not None else (finding.subject if finding is not None else None)
+        return cls(w.map, w.rule_id, subject, w.fingerprint, w.owner, w.expires.isoformat(), w.reason, w.line, expired)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"map": self.map, "rule_id": self.rule_id}
+        if self.subject is not None:
+            out["subject"] = self.subject
+        if self.fingerprint is not None:
+            out["fingerprint"] = self.fingerprint
+        out.update({"owner": self.owner, "expires": self.expires, "reason": self.reason, "line": self.line})
+        if self.expired:
+            out["expired"] = True
+        return out
+
+    def describe(self) -> str:
+        """``HDF-009 view-results (owner x, expires 2027-03-31, line 4)``."""
+        target = self.subject or self.fingerprint or ""
+        return f"{self.rule_id} {target} (owner {self.owner}, expires {self.expires}, line {self.line})"
+
+
+@dataclass(frozen=True)
+class WaiverReport:
+    """What one waiver file did to one audit."""
+
+    file: str
+    applied: tuple[WaiverEntry, ...] = ()
+    expired: tuple[WaiverEntry, ...] = ()  # past their expiry: the findings count again
+    stale: tuple[WaiverEntry, ...] = ()  # cover no finding of this map
+    not_checked: tuple[WaiverEntry, ...] = ()  # their rule did not run (--only/--skip)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, **{k: [e.to_dict() for e in getattr(self, k)]
+                                      for k in ("applied", "expired", "stale", "not_checked")}}
+
+
 # --------------------------------------------------------------------------- reading
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _date(value: Any) -> _dt.date | None:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    if isinstance(value, str) and _DATE.match(value.strip()):
-        try:
-            return _dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
@@ -123,110 +207,60 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     doc = _yaml.read_settings(file, ConfigError)
     if doc is None or doc.data is None:
         return []
-    problems: list[Diagnostic] = []
-
-    def bad(where: tuple, message: str, key: bool = False) -> None:
-        loc = doc.key_position(where) if key else doc.position(where)
-        problems.append(Diagnostic(loc, message))
-
-    data = doc.data
-    if not isinstance(data, dict):
+    if not isinstance(doc.data, dict):
         raise ConfigError(Diagnostic(doc.start, "a waiver file is a mapping with one key, 'waivers' (a list)"))
-    for key in data:
-        if key != "waivers":
-            hint = " (did you mean 'waivers'?)" if did_you_mean(str(key), ["waivers"]) else ""
-            bad((key,), f"unknown key '{key}'{hint}; a waiver file has one key, 'waivers'", key=True)
-    entries = data.get("waivers")
-    if entries is None:
-        if "waivers" not in data:
-            bad((), "the file has no 'waivers' list")
-        if problems:
-            raise ConfigError(problems)
+    if "waivers" not in doc.data and not doc.data:
         return []
-    if not isinstance(entries, list):
-        raise ConfigError(problems + [Diagnostic(doc.position(("waivers",)),
-                                                 "'waivers' must be a list of waivers")])
-    out: list[Waiver] = []
-    for i, item in enumerate(entries):
-        here = ("waivers", i)
-        name = f"waivers[{i}]"
-        if not isinstance(item, dict):
-            bad(here, f"{name}: a waiver is a mapping with map, rule_id, subject or fingerprint, reason, owner "
-                      "and expires")
-            continue
-        ok = True
-        for key in item:
-            if key not in KEYS:
-                hints = did_you_mean(str(key), KEYS)
-                hint = f" (did you mean '{hints[0]}'?)" if hints else f" (known keys: {', '.join(KEYS)})"
-                bad(here + (key,), f"{name}: unknown key '{key}'{hint}", key=True)
-                ok = False
-        for key in REQUIRED:
-            if key not in item or item[key] is None:
-                bad(here, f"{name}: '{key}' is required")
-                ok = False
-        has_subject, has_fp = item.get("subject") is not None, item.get("fingerprint") is not None
-        if has_subject == has_fp:
-            what = "not both" if has_subject else "one of them is required"
-            bad(here, f"{name}: give either 'subject' (with rule_id) or 'fingerprint'; {what}")
-            ok = False
-        values: dict[str, Any] = {}
-        for key in ("map", "rule_id", "subject", "reason", "owner"):
-            if item.get(key) is None:
-                continue
-            text = _text(item[key]) if isinstance(item[key], str) else None
-            if text is None:
-                kind = "an empty string" if isinstance(item[key], str) else type(item[key]).__name__
-                bad(here + (key,), f"{name}.{key}: must be non-empty text, got {kind}")
-                ok = False
-            values[key] = text
-        if item.get("fingerprint") is not None:
-            fp = item["fingerprint"]
-            if not isinstance(fp, str) or not _HEX.match(fp.strip()):
-                bad(here + ("fingerprint",), f"{name}.fingerprint: must be the hexadecimal fingerprint of a finding "
-                                             "(as in the JSON report)")
-                ok = False
+    targets = _entry_problems(doc.data, doc)
+    try:
+        parsed = _WaiverFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, doc) + targets) from None
+    if targets:
+        raise ConfigError(targets)
+    if "waivers" not in doc.data:
+        raise ConfigError(Diagnostic(doc.start, "the file has no 'waivers' list"))
+    positions = doc.item_positions(("waivers",))
+    return [Waiver(m.map, m.rule_id, m.subject, m.fingerprint, m.reason, m.owner, m.expires, file, loc.line, loc.column)
+            for m, loc in zip(parsed.waivers, positions)]
+
+
+_KEYS = tuple(f.alias or n for n, f in _WaiverModel.model_fields.items())
+
+
+def _problems(exc: ValidationError, doc: _yaml.Document) -> list[Diagnostic]:
+    """Pydantic's errors as one plain line each, at the offending key or value."""
+    out: list[Diagnostic] = []
+    for e in exc.errors():
+        loc = tuple(e["loc"])
+        name = _yaml.path_str(loc)
+        if e["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            if len(loc) == 1:
+                hint = " (did you mean 'waivers'?)" if did_you_mean(key, ["waivers"]) else ""
+                msg = f"unknown key '{key}'{hint}; a waiver file has one key, 'waivers'"
             else:
-                values["fingerprint"] = fp.strip().lower()
-        if item.get("expires") is not None:
-            expires = _date(item["expires"])
-            if expires is None:
-                bad(here + ("expires",), f"{name}.expires: must be a date written YYYY-MM-DD, got "
-                                         f"'{item['expires']}'")
-                ok = False
-            values["expires"] = expires
-        if not ok:
-            continue
-        loc = doc.position(here)
-        out.append(Waiver(map=values["map"], rule_id=values["rule_id"], subject=values.get("subject"),
-                          fingerprint=values.get("fingerprint"), reason=values["reason"], owner=values["owner"],
-                          expires=values["expires"], file=file, line=loc.line, column=loc.column))
-    seen: dict[tuple, Waiver] = {}
-    for w in out:
-        key = (w.map, w.rule_id.upper(), w.subject, w.fingerprint)
-        if key in seen:
-            problems.append(Diagnostic(w.location, f"this waiver duplicates the one at line {seen[key].line} "
-                                                   f"(map {w.map}, {w.target()}); keep one"))
+                hints = did_you_mean(key, _KEYS)
+                hint = f" (did you mean '{hints[0]}'?)" if hints else f" (known keys: {', '.join(_KEYS)})"
+                msg = f"{_yaml.path_str(loc[:-1])}: unknown key '{key}'{hint}"
+            out.append(Diagnostic(doc.key_position(loc), msg))
+        elif e["type"] == "missing":
+            out.append(Diagnostic(doc.position(loc[:-1]), f"{_yaml.path_str(loc[:-1])}: '{loc[-1]}' is required"))
+        elif e["type"] in ("model_type", "model_attributes_type"):
+            what = ("a waiver is a mapping with map, rule_id, subject or fingerprint, reason, owner and expires"
+                    if len(loc) == 2 else "a mapping")
+            out.append(Diagnostic(doc.position(loc), f"{name}: {what}"))
+        elif e["type"] == "list_type":
+            out.append(Diagnostic(doc.position(loc), "'waivers' must be a list of waivers"))
+        elif e["type"] == "string_pattern_mismatch":
+            out.append(Diagnostic(doc.position(loc), f"{name}: must be the hexadecimal fingerprint of a finding "
+                                                     "(as in the JSON report)"))
+        elif e["type"] == "string_too_short":
+            out.append(Diagnostic(doc.position(loc), f"{name}: must be non-empty text"))
         else:
-            seen[key] = w
-    if problems:
-        raise ConfigError(problems)
-    return out
-
-
-# --------------------------------------------------------------------------- applying
-
-
-def _known_rule_ids(result: "AuditResult") -> tuple[set[str], set[str]]:
-    """(rule ids checked in this audit, every rule id of the loaded packs incl. ones skipped by --only/--skip)."""
-    checked = set(result.ruleset.program.rules)
-    every = set(checked)
-    for lp in getattr(result.ruleset, "packs", []) or []:
-        every.update(r.id for r in lp.pack.rules)
-        data = getattr(getattr(lp, "document", None), "data", None)
-        if isinstance(data, dict) and isinstance(data.get("rules"), list):
-            every.update(r["id"] for r in data["rules"] if isinstance(r, dict) and isinstance(r.get("id"), str))
-    return checked, every
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            out.append(Diagnostic(doc.position(loc), f"{name}: {msg}" if name else msg))
+    return sorted(set(out))
 
 
 def default_waiver_file(map_file: str | Path) -> Path | None:
@@ -234,88 +268,104 @@ def default_waiver_file(map_file: str | Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def apply_waivers(result: "AuditResult", path: str | None, today: _dt.date | None = None) -> None:
-    """Mark the findings of ``result`` that active waivers cover; fill ``result.waiver_report``.
+# --------------------------------------------------------------------------- applying
+
+
+def _known_rule_ids(result: "AuditResult") -> tuple[set[str], set[str]]:
+    """(rule ids checked in this audit, every rule id of the loaded packs incl. skipped and retired ones)."""
+    checked = set(result.ruleset.program.rules)
+    every = set(checked)
+    for lp in result.ruleset.packs:
+        every.update(r.id for r in lp.all_rules)
+        every.update(r.id for r in lp.pack.retired)
+    return checked, every
+
+
+def apply_waivers(result: "AuditResult", path: str | Path | None, today: _dt.date | None = None,
+                  waivers: list[Waiver] | None = None,
+                  max_lifetime_days: int = MAX_LIFETIME_DAYS) -> "AuditResult":
+    """A copy of ``result`` with the findings active waivers cover marked, and its report.
 
     ``path`` is the waiver file; None means ``audit-waivers.yaml`` beside the map, if any.
-    Without a waiver file the findings are left unwaived and ``waiver_report`` is None.
-    Raises ConfigError for an invalid file or a waiver naming a rule that does not exist.
+    Without a waiver file the findings are left unwaived and the report is None.
+    Raises ConfigError for an invalid file, a waiver naming a rule that does not exist, or
+    one that runs longer than ``max_lifetime_days`` from ``today``.
     """
-    today = today or _dt.date.today()
-    for f in result.findings:  # idempotent: a second call starts from scratch
-        f.waived, f.waiver = False, None
+    today = today or clock.today()
+    findings = [replace(f, waived=False, waiver=None) if f.waived or f.waiver else f for f in result.findings]
     file = Path(path) if path else default_waiver_file(result.loaded.file)
     if file is None:
-        result.waiver_report = None
-        return
-    waivers = load_waivers(file)
+        return replace(result, findings=tuple(findings), waivers=None)
+    if waivers is None:
+        waivers = load_waivers(file)
     checked, every = _known_rule_ids(result)
     upper = {r.upper(): r for r in every}
     problems: list[Diagnostic] = []
     normalised: list[Waiver] = []
     for w in waivers:
-        if w.rule_id in every:
-            normalised.append(w)
-        elif w.rule_id.upper() in upper:
-            normalised.append(replace(w, rule_id=upper[w.rule_id.upper()]))
-        else:
+        rule_id = w.rule_id if w.rule_id in every else upper.get(w.rule_id.upper())
+        if rule_id is None:
             hints = did_you_mean(w.rule_id, sorted(every))
             hint = f" (did you mean {' or '.join(repr(h) for h in hints)}?)" if hints else ""
             problems.append(Diagnostic(w.location, f"unknown rule id '{w.rule_id}'{hint}"))
+            continue
+        if (w.expires - today).days > max_lifetime_days:
+            problems.append(Diagnostic(w.location, f"the waiver for {w.target()} runs until {w.expires.isoformat()}, "
+                                                   f"more than {max_lifetime_days} days from today; accepted risks "
+                                                   "are reviewed at least yearly: set an earlier expiry"))
+            continue
+        normalised.append(replace(w, rule_id=rule_id))
     if problems:
         raise ConfigError(problems)
-
     mine = [w for w in normalised if w.map == result.map_id]
-    by_fp = {f.fingerprint: f for f in result.findings}
+    by_fp = {f.fingerprint: i for i, f in enumerate(findings)}
     claimed: dict[str, Waiver] = {}
-    applied: list[dict[str, Any]] = []
-    expired: list[dict[str, Any]] = []
-    stale: list[dict[str, Any]] = []
-    not_checked: list[dict[str, Any]] = []
+    report: dict[str, list[WaiverEntry]] = {"applied": [], "expired": [], "stale": [], "not_checked": []}
     for w in mine:
         if w.rule_id not in checked:
-            not_checked.append(w.entry())  # the rule did not run (--only/--skip): neither applied nor stale
+            report["not_checked"].append(WaiverEntry.of(w))  # the rule did not run: neither applied nor stale
             continue
-        if w.fingerprint is not None and w.fingerprint in by_fp and by_fp[w.fingerprint].rule_id != w.rule_id:
-            other = by_fp[w.fingerprint]
+        if w.fingerprint is not None and w.fingerprint in by_fp and findings[by_fp[w.fingerprint]].rule_id != w.rule_id:
+            other = findings[by_fp[w.fingerprint]]
             problems.append(Diagnostic(w.location, f"fingerprint {w.fingerprint} is the finding {other.rule_id} "
                                                    f"{other.subject}, not rule {w.rule_id}; "
                                                    "fix rule_id or fingerprint"))
             continue
-        hits = [f for f in result.findings if w.covers(f)]
-        if not hits:
-            stale.append(w.entry(expired=not w.active(today)))
+        hit = next((i for i, f in enumerate(findings) if w.covers(f)), None)
+        if hit is None:
+            report["stale"].append(WaiverEntry.of(w, expired=not w.active(today)))
             continue
-        finding = hits[0]
+        finding = findings[hit]
         if finding.fingerprint in claimed:
             first = claimed[finding.fingerprint]
             problems.append(Diagnostic(w.location, f"the waivers at lines {first.line} and {w.line} both cover "
                                                    f"{finding.rule_id} {finding.subject}; keep one"))
             continue
         claimed[finding.fingerprint] = w
-        if w.active(today):
-            finding.waived, finding.waiver = True, w.on_finding(expired=False)
-            applied.append(w.entry(finding))
-        else:
-            finding.waived, finding.waiver = False, w.on_finding(expired=True)
-            expired.append(w.entry(finding, expired=True))
+        active = w.active(today)
+        findings[hit] = replace(finding, waived=active, waiver=w.mark(expired=not active))
+        report["applied" if active else "expired"].append(WaiverEntry.of(w, finding, expired=not active))
     if problems:
-        for f in result.findings:
-            f.waived, f.waiver = False, None
         raise ConfigError(problems)
-    result.waiver_report = {"file": str(file), "applied": applied, "expired": expired, "stale": stale,
-                            "not_checked": not_checked}
+    unknown_maps = [w for w in normalised if w.map != result.map_id]
+    waiver_report = WaiverReport(str(file), *(tuple(report[k]) for k in ("applied", "expired", "stale", "not_checked")))
+    return replace(result, findings=tuple(findings), waivers=waiver_report, other_map_waivers=tuple(unknown_maps))
 
 
-def describe(entry: dict[str, Any]) -> str:
-    """``HDF-009 view-results (owner x, expires 2027-03-31)`` for one waiver_report entry."""
-    target = entry.get("subject") or entry.get("fingerprint", "")
-    return f"{entry['rule_id']} {target} (owner {entry['owner']}, expires {entry['expires']}, line {entry['line']})"
+def stale_map_waivers(results: Iterable["AuditResult"]) -> list[tuple[Waiver, list[str]]]:
+    """Waivers whose ``map`` names none of the audited maps, with "did you mean" ids.
 
-
-def waiver_entries(results: Iterable["AuditResult"], kind: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+    A waiver file often covers several maps of a folder, so a waiver for another map is
+    normal while auditing one; it is stale only when no map audited together matches it.
+    """
+    results = list(results)
+    ids = {r.map_id for r in results}
+    out: list[tuple[Waiver, list[str]]] = []
+    seen: set[tuple] = set()
     for r in results:
-        rep = getattr(r, "waiver_report", None) or {}
-        out.extend(rep.get(kind, []))
+        for w in r.other_map_waivers:
+            key = (w.file, w.line)
+            if w.map not in ids and key not in seen:
+                seen.add(key)
+                out.append((w, did_you_mean(w.map, sorted(ids))))
     return out

@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAP = "fixtures/maps/ed-sepsis-pathway.yaml"
 OLD = "fixtures/history/ed-sepsis-pathway.2.2.0.yaml"
+AS_OF = "2026-12-01"  # the reports are audits as of this day (waiver expiry), so they never go stale by themselves
 
 JOBS: list[tuple[str, list[str]]] = [
     ("ed-sepsis-pathway.txt", ["audit", MAP, "--no-store", "--fail-on", "none"]),
@@ -30,7 +31,8 @@ def generate(out_dir: Path) -> list[Path]:
     written = []
     for name, args in JOBS:
         p = subprocess.run([sys.executable, "-m", "audit_engine", *args], capture_output=True, text=True, cwd=ROOT,
-                           env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "TZ": "UTC"})
+                           env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "TZ": "UTC",
+                                "AUDIT_ENGINE_TODAY": AS_OF})
         if p.returncode not in (0, 1):
             raise SystemExit(f"audit-engine {' '.join(args)} failed ({p.returncode}): {p.stderr}")
         (out_dir / name).write_text(p.stdout, encoding="utf-8")

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Waiver expiry depends on today's date: the suite audits as of a fixed day, whenever it runs.
+os.environ.setdefault("AUDIT_ENGINE_TODAY", "2026-12-01")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CONFORMANCE = FIXTURES / "conformance"  # the project's reference maps and their expected findings

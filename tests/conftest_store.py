@@ -146,11 +146,9 @@ def variant(result, version: str | None = None, map_id: str | None = None, conte
 
     jm = result.loaded.map.model_copy(update={k: v for k, v in (("version", version), ("id", map_id)) if v})
     loaded = dataclasses.replace(result.loaded, map=jm, content_hash=content_hash or result.loaded.content_hash)
-    fs = [dataclasses.replace(f) for f in (result.findings if findings is None else findings)]
-    if map_id:
-        for f in fs:
-            f.fingerprint = fingerprint(map_id, f.rule_id, f.subject)
-    return dataclasses.replace(result, loaded=loaded, findings=fs)
+    fs = [dataclasses.replace(f, fingerprint=fingerprint(map_id, f.rule_id, f.subject)) if map_id else f
+          for f in (result.findings if findings is None else findings)]
+    return dataclasses.replace(result, loaded=loaded, findings=tuple(fs))
 
 
 def table_rows(url: str) -> dict[str, list[tuple]]:

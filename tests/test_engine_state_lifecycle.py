@@ -27,7 +27,7 @@ NOTHING_FIRES = textwrap.dedent("""
     '''
     for i in range(30):
         r = audit(load_map_text(text, "quiet.yaml"), RuleSet.load(only=["HDF-008"]))
-        assert r.findings == [], r.findings
+        assert r.findings == (), r.findings
     print("ok")
 """)
 

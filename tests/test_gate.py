@@ -63,7 +63,7 @@ def policy_file(tmp_path: Path, text: str) -> str:
 def test_new_high_fails_then_waived_passes_then_expired_fails(v2, baseline, tmp_path) -> None:
     policy = GatePolicy(max_new={"high": 0}, expired_waivers="warn")
 
-    apply_waivers(v2, None, today=TODAY)
+    v2 = apply_waivers(v2, None, today=TODAY)
     out = evaluate_gate(v2, policy, baseline, "1.0.0")
     assert not out.passed
     assert out.failures == ["3 new findings vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox, "
@@ -71,14 +71,14 @@ def test_new_high_fails_then_waived_passes_then_expired_fails(v2, baseline, tmp_
     assert {(f.rule_id, f.subject) for f in out.new} >= {("CRED-001", "triage-inbox"), ("HDF-008", "breach-runbook")}
     assert ("SAFE-006", "release-results") not in {(f.rule_id, f.subject) for f in out.new}  # it was in the baseline
 
-    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2026-12-31"), ("HDF-008", "breach-runbook", "2030-01-01"),
-                        ("HDF-013", "engagement-events", "2030-01-01"))
-    apply_waivers(v2, path, today=TODAY)
+    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2026-12-31"), ("HDF-008", "breach-runbook", "2027-01-01"),
+                        ("HDF-013", "engagement-events", "2027-01-01"))
+    v2 = apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, policy, baseline, "1.0.0")
     assert out.passed, out.failures
     assert out.failures == []
 
-    apply_waivers(v2, path, today=dt.date(2027, 1, 1))  # the day after the first one expires
+    v2 = apply_waivers(v2, path, today=dt.date(2027, 1, 1))  # the day after the first one expires
     out = evaluate_gate(v2, policy, baseline, "1.0.0")
     assert not out.passed
     assert out.failures == ["1 new finding vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox"]
@@ -86,7 +86,7 @@ def test_new_high_fails_then_waived_passes_then_expired_fails(v2, baseline, tmp_
 
 
 def test_at_or_above_counts_more_severe_findings(v2, baseline, ruleset) -> None:
-    apply_waivers(v2, None)
+    v2 = apply_waivers(v2, None)
     out = evaluate_gate(v2, GatePolicy(max_new={"medium": 3}), baseline, "1.0.0")
     assert out.failures == ["4 new findings vs 1.0.0 at medium or above (limit 3): "
                             "CRED-001 triage-inbox, HDF-008 breach-runbook, HDF-013 engagement-events, "
@@ -98,9 +98,9 @@ def test_at_or_above_counts_more_severe_findings(v2, baseline, ruleset) -> None:
 
 @pytest.mark.parametrize("mode,passed", [("warn", True), ("fail", False)])
 def test_expired_waivers_fail_or_warn(v2, baseline, tmp_path, mode: str, passed: bool) -> None:
-    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2030-01-01"),   # active
+    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2027-01-01"),   # active
                         ("HDF-018", "patient-portal", "2026-01-31"))             # expired, on a medium finding
-    apply_waivers(v2, path, today=TODAY)
+    v2 = apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, GatePolicy(fail_on="critical", expired_waivers=mode), baseline, "1.0.0")
     text = f"waiver for HDF-018 patient-portal expired on 2026-01-31 (owner ciso@example.org, {path}:8)"
     assert out.passed is passed
@@ -111,15 +111,15 @@ def test_expired_waivers_fail_or_warn(v2, baseline, tmp_path, mode: str, passed:
 
 
 def test_stale_waivers_are_warnings(v2, baseline, tmp_path) -> None:
-    path = waivers_file(tmp_path, ("HDF-002", "analytics", "2030-01-01"))  # fixed in v2
-    apply_waivers(v2, path, today=TODAY)
+    path = waivers_file(tmp_path, ("HDF-002", "analytics", "2027-01-01"))  # fixed in v2
+    v2 = apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, GatePolicy(fail_on="critical"), baseline, "1.0.0")
     assert [w for w in out.warnings if w.startswith("stale waiver for HDF-002 analytics")]
-    assert v2.waiver_report["stale"][0]["subject"] == "analytics"
+    assert v2.waivers.stale[0].subject == "analytics"
 
 
 def test_fail_on_and_max_total(v2, baseline) -> None:
-    apply_waivers(v2, None)
+    v2 = apply_waivers(v2, None)
     out = evaluate_gate(v2, GatePolicy(fail_on="high", max_total={"medium": 1}), baseline, "1.0.0")
     assert out.failures[0] == ("3 unwaived findings at high or above (fail_on: high): CRED-001 triage-inbox, "
                                "HDF-008 breach-runbook, HDF-013 engagement-events")
@@ -130,9 +130,9 @@ def test_fail_on_and_max_total(v2, baseline) -> None:
 
 
 def test_waived_findings_never_fail(v2, baseline, tmp_path) -> None:
-    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2030-01-01"),
-                        ("HDF-008", "breach-runbook", "2030-01-01"), ("HDF-013", "engagement-events", "2030-01-01"))
-    apply_waivers(v2, path, today=TODAY)
+    path = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2027-01-01"),
+                        ("HDF-008", "breach-runbook", "2027-01-01"), ("HDF-013", "engagement-events", "2027-01-01"))
+    v2 = apply_waivers(v2, path, today=TODAY)
     out = evaluate_gate(v2, GatePolicy(fail_on="high", max_new={"high": 0}, max_total={"high": 0}), baseline, "1.0.0")
     assert out.passed, out.failures
 
@@ -141,7 +141,7 @@ def test_without_baseline_every_finding_is_new(v2, monkeypatch) -> None:
     import audit_engine.gate
 
     monkeypatch.setattr(audit_engine.gate, "MAX_LISTED", 3)
-    apply_waivers(v2, None)
+    v2 = apply_waivers(v2, None)
     out = evaluate_gate(v2, GatePolicy(max_new={"info": 0}), None, None)
     assert len(out.new) == len(v2.findings)
     assert any("no baseline" in w and "every finding counts as new" in w for w in out.warnings)
@@ -150,7 +150,7 @@ def test_without_baseline_every_finding_is_new(v2, monkeypatch) -> None:
 
 
 def test_renderers(v2, baseline) -> None:
-    apply_waivers(v2, None)
+    v2 = apply_waivers(v2, None)
     out = evaluate_gate(v2, GatePolicy(max_new={"high": 0}), baseline, "1.0.0")
     text = render_text(out)
     assert text.startswith("gate FAILED: map patient-portal version 1.1.0 (baseline 1.0.0;")
@@ -230,8 +230,8 @@ def test_gate_cli_uses_the_stored_baseline_and_records_the_run(ruleset, gate_cli
     doc = json.loads(r.stdout)
     assert doc["passed"] is True and doc["baseline"] == "1.1.0" and doc["new"] == []
 
-    waivers = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2999-01-01"),
-                           ("HDF-008", "breach-runbook", "2999-01-01"), ("HDF-013", "engagement-events", "2999-01-01"))
+    waivers = waivers_file(tmp_path, ("CRED-001", "triage-inbox", "2027-06-01"),
+                           ("HDF-008", "breach-runbook", "2027-06-01"), ("HDF-013", "engagement-events", "2027-06-01"))
     r = gate_cli(PORTAL_V2, "--policy", policy, "--db", db, "--baseline", "patient-portal@1.0.0",
                  "--waivers", waivers, "--no-store")
     assert r.exit_code == 0, r.output
@@ -262,7 +262,7 @@ def test_gate_cli_errors_exit_2(gate_cli, tmp_path) -> None:
 
     waivers = tmp_path / "w.yaml"
     waivers.write_text("waivers:\n  - {map: patient-portal, rule_id: CRED-01, subject: x, reason: r, owner: o, "
-                       "expires: 2030-01-01}\n")
+                       "expires: 2027-01-01}\n")
     r = gate_cli(PORTAL_V2, "--policy", good, "--db", f"sqlite:///{db}", "--waivers", str(waivers))
     assert r.exit_code == 2 and f"{waivers}:2:5: unknown rule id 'CRED-01'" in r.stderr
     assert "did you mean 'CRED-001'" in r.stderr

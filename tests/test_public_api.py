@@ -19,7 +19,7 @@ def test_all_is_the_documented_surface() -> None:
         "Finding", "FindingsDiff", "InputError", "JourneyMap", "LoadedMap", "Location", "MapError", "PackError",
         "RuleSet", "StoreError", "UsageError", "__version__", "apply_waivers", "audit", "audit_file", "checklist",
         "diff_findings", "evaluate_gate", "explain", "fingerprint", "load_map", "load_map_text", "load_policy",
-        "map_json_schema", "open_store", "record_results",
+        "map_json_schema", "open_store", "record_results", "run_audits", "WaiverReport", "Severity", "SEVERITIES",
     }
 
 
@@ -36,6 +36,47 @@ def test_only_the_engine_module_imports_durable_rules() -> None:
     users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
                    if "durable" in p.read_text() and "import durable" in p.read_text())
     assert users == ["engine/_durable.py"]
+
+
+DURABLE_WORDS = ("$neq", "$iany", "$iall", "$ex", "$nex", "$lte", "$gte", "$and", "$or", "$not", "$i\"",
+                 "durable_rules", "durable.engine", "create_ruleset", "assert_facts", "error code: ", "311")
+
+
+def test_nothing_outside_engine_names_durable_rules() -> None:
+    """The engine is behind one door: only engine/ speaks durable-rules (its operators, calls,
+    error codes); packs/ compiles to an engine-neutral program and imports nothing from engine/."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(audit_engine.__file__).parent
+    offenders = []
+    for p in sorted(root.rglob("*.py")):
+        rel = p.relative_to(root).as_posix()
+        if rel.startswith("engine/"):
+            continue
+        text = p.read_text()
+        for word in DURABLE_WORDS:
+            if word in text:
+                offenders.append(f"{rel}: {word}")
+        if rel.startswith("packs/") and re.search(r"from \.\.engine|import audit_engine\.engine|from audit_engine\.engine",
+                                                 text):
+            offenders.append(f"{rel}: imports engine/")
+    assert offenders == []
+
+
+def test_the_layout_is_the_pipeline() -> None:
+    """The README's layout section names real modules, one per pipeline step."""
+    import pathlib
+
+    root = pathlib.Path(audit_engine.__file__).parent
+    for step in ("loader.py", "validate.py", "facts.py", "packs/compile.py", "packs/program.py", "engine/run.py",
+                 "engine/_translate.py", "engine/_plan.py", "findings.py", "waivers.py", "store/__init__.py",
+                 "report/__init__.py", "cli/__init__.py", "severity.py", "errors.py"):
+        assert (root / step).is_file(), step
+    readme = (root.parent / "README.md").read_text()
+    for step in ("loader.py", "validate.py", "facts.py", "packs/", "engine/", "findings.py", "store/", "report/",
+                 "cli/"):
+        assert step in readme, step
 
 
 def test_import_is_lazy() -> None:

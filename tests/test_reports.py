@@ -63,7 +63,7 @@ def portal(ruleset, tmp_path):
                        " reason: 'Inbox <retired> Q3', owner: ciso@example.org, expires: 2026-12-31}\n"
                        "  - {map: patient-portal, rule_id: HDF-018, subject: patient-portal, reason: old,"
                        " owner: privacy@example.org, expires: 2026-01-01}\n")
-    apply_waivers(result, str(waivers), today=TODAY)
+    result = apply_waivers(result, str(waivers), today=TODAY)
     return result
 
 
@@ -72,7 +72,7 @@ def hostile(ruleset, tmp_path):
     path = tmp_path / "hostile.yaml"
     path.write_text(HOSTILE, encoding="utf-8")
     result = audit_file(path, ruleset)
-    apply_waivers(result, None)
+    result = apply_waivers(result, None)
     return result
 
 
@@ -131,7 +131,7 @@ def test_sarif_is_valid_and_complete(portal, sarif_validator) -> None:
     assert [(r["ruleId"], r["suppressions"]) for r in waived] == [
         ("CRED-001", [{"kind": "external", "status": "accepted", "justification": "Inbox <retired> Q3",
                        "properties": {"owner": "ciso@example.org", "expires": "2026-12-31",
-                                      "file": portal.waiver_report["file"], "line": 2}}])]
+                                      "file": portal.waivers.file, "line": 2}}])]
     expired = next(r for r in results if r["ruleId"] == "HDF-018")
     assert "suppressions" not in expired and expired["properties"]["waiverExpired"]["expires"] == "2026-01-01"
 
@@ -237,7 +237,7 @@ def test_markdown_summary_links_and_limit(ruleset, portal) -> None:
     assert "_(waived)_" not in md  # CRED-001 would be listed after the ten unwaived ones: not shown
 
     many = audit_file(MED, ruleset)
-    many.findings = many.findings * 3  # more than ten findings
+    many = many.with_findings(many.findings * 3)  # more than ten findings
     md = render_format("markdown", [many], fail_on="high")
     table = [l for l in md.splitlines() if l.startswith("| ") and "#L" in l]
     assert len(table) == 10 and f"…and {len(many.findings) - 10} more." in md

@@ -34,11 +34,13 @@ def test_record_and_read_back_round_trips_findings(store_url, portal):
 
 def test_run_metadata_is_stored(store_url, portal, ruleset):
     v1, _ = portal
-    waived = variant(v1)
-    waived.findings[0].waived = True
-    waived.findings[0].waiver = {"reason": "reviewed", "owner": "po@example.org", "expires": "2027-03-31"}
-    waived.waiver_report = {"applied": [{"rule_id": waived.findings[0].rule_id, "expires": dt.date(2027, 3, 31)}],
-                            "expired": [], "stale": []}
+    from audit_engine.waivers import WaiverEntry, WaiverReport
+
+    first = dataclasses.replace(v1.findings[0], waived=True,
+                                waiver={"reason": "reviewed", "owner": "po@example.org", "expires": "2027-03-31"})
+    waived = dataclasses.replace(variant(v1, findings=[first, *v1.findings[1:]]), waivers=WaiverReport(
+        "w.yaml", applied=(WaiverEntry("patient-portal", first.rule_id, first.subject, None, "po@example.org",
+                                       "2027-03-31", "reviewed", 2),)))
     with open_store(store_url) as store:
         store.record(waived)
         [row] = store.history("patient-portal")
@@ -99,9 +101,9 @@ def test_trend_is_the_contract_json(store_url, portal):
 
 def test_trend_counts_unwaived_findings_only(store_url, portal):
     v1, v2 = portal
-    w2 = variant(v2)
-    common = next(f for f in w2.findings if f.fingerprint in {g.fingerprint for g in v1.findings})
-    common.waived = True
+    common = dataclasses.replace(next(f for f in v2.findings if f.fingerprint in {g.fingerprint for g in v1.findings}),
+                                 waived=True)
+    w2 = variant(v2, findings=[common if f.fingerprint == common.fingerprint else f for f in v2.findings])
     record_results(store_url, [v1])
     record_results(store_url, [w2])
     with open_store(store_url) as store:
@@ -204,8 +206,7 @@ def test_record_many_is_one_transaction(store_url, portal):
     v1, v2 = portal
     record_results(store_url, [v1])
     before = table_rows(store_url)
-    bad = variant(v2)
-    bad.findings.append(dataclasses.replace(bad.findings[0]))  # same fingerprint twice: the database refuses
+    bad = variant(v2, findings=[*v2.findings, v2.findings[0]])  # same fingerprint twice: the database refuses
     with pytest.raises(StoreError):
         record_results(store_url, [variant(v1, "3.0.0"), bad])
     assert table_rows(store_url) == before

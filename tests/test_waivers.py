@@ -11,7 +11,7 @@ import pytest
 
 from audit_engine.audit import RuleSet, audit_file
 from audit_engine.errors import ConfigError
-from audit_engine.waivers import WAIVER_FILE, _date, apply_waivers, load_waivers
+from audit_engine.waivers import WAIVER_FILE, _WaiverModel, apply_waivers, load_waivers
 from conftest import CONFORMANCE
 
 PORTAL_V2 = CONFORMANCE / "patient-portal.v2.yaml"
@@ -46,54 +46,54 @@ def find(result, rule: str, subject: str):
 
 def test_active_waiver_marks_the_finding(portal, tmp_path) -> None:
     path = write(tmp_path, "waivers:\n" + waiver())
-    apply_waivers(portal, path, today=TODAY)
+    portal = apply_waivers(portal, path, today=TODAY)
     f = find(portal, "CRED-001", "triage-inbox")
     assert f.waived is True
     assert f.waiver == {"reason": "Shared inbox is being replaced; reviewed with the privacy office.",
                         "owner": "privacy-officer@example.org", "expires": "2027-03-31", "file": path, "line": 2}
     assert f.to_dict()["waived"] is True
-    rep = portal.waiver_report
-    assert rep["file"] == path
-    assert [(e["rule_id"], e["subject"], e["owner"], e["expires"], e["line"]) for e in rep["applied"]] == [
+    rep = portal.waivers
+    assert rep.file == path
+    assert [(e.rule_id, e.subject, e.owner, e.expires, e.line) for e in rep.applied] == [
         ("CRED-001", "triage-inbox", "privacy-officer@example.org", "2027-03-31", 2)]
-    assert rep["expired"] == [] and rep["stale"] == []
+    assert rep.expired == () and rep.stale == ()
     assert sum(f.waived for f in portal.findings) == 1
 
 
 def test_waiver_by_fingerprint(portal, tmp_path) -> None:
     target = find(portal, "HDF-018", "patient-portal")
     path = write(tmp_path, "waivers:\n" + waiver("HDF-018", None, fingerprint=target.fingerprint))
-    apply_waivers(portal, path, today=TODAY)
-    assert target.waived
-    entry = portal.waiver_report["applied"][0]
-    assert entry["fingerprint"] == target.fingerprint and entry["subject"] == "patient-portal"
+    waived = apply_waivers(portal, path, today=TODAY)
+    assert find(waived, "HDF-018", "patient-portal").waived and not target.waived  # a new result; the old is unchanged
+    entry = waived.waivers.applied[0]
+    assert entry.fingerprint == target.fingerprint and entry.subject == "patient-portal"
 
 
 def test_fingerprint_of_another_rule_is_an_error(portal, tmp_path) -> None:
     target = find(portal, "HDF-018", "patient-portal")
     path = write(tmp_path, "waivers:\n" + waiver("CRED-001", None, fingerprint=target.fingerprint))
     with pytest.raises(ConfigError, match="is the finding HDF-018 patient-portal, not rule CRED-001"):
-        apply_waivers(portal, path, today=TODAY)
+        portal = apply_waivers(portal, path, today=TODAY)
 
 
 def test_expiry_day_is_the_last_active_day(portal, tmp_path) -> None:
     path = write(tmp_path, "waivers:\n" + waiver(expires="2026-06-01"))
-    apply_waivers(portal, path, today=dt.date(2026, 6, 1))
+    portal = apply_waivers(portal, path, today=dt.date(2026, 6, 1))
     assert find(portal, "CRED-001", "triage-inbox").waived
-    apply_waivers(portal, path, today=dt.date(2026, 6, 2))
+    portal = apply_waivers(portal, path, today=dt.date(2026, 6, 2))
     f = find(portal, "CRED-001", "triage-inbox")
     assert f.waived is False
     assert f.waiver is not None and f.waiver["expired"] is True and f.waiver["expires"] == "2026-06-01"
-    rep = portal.waiver_report
-    assert rep["applied"] == [] and rep["stale"] == []
-    assert [(e["rule_id"], e["subject"], e["expired"]) for e in rep["expired"]] == [("CRED-001", "triage-inbox", True)]
+    rep = portal.waivers
+    assert rep.applied == () and rep.stale == ()
+    assert [(e.rule_id, e.subject, e.expired) for e in rep.expired] == [("CRED-001", "triage-inbox", True)]
 
 
 def test_waiver_dated_in_the_past_has_expired_today(portal, tmp_path) -> None:
     path = write(tmp_path, "waivers:\n" + waiver(expires="2001-01-01"))
-    apply_waivers(portal, path)  # real today
+    portal = apply_waivers(portal, path)  # real today
     assert not find(portal, "CRED-001", "triage-inbox").waived
-    assert len(portal.waiver_report["expired"]) == 1
+    assert len(portal.waivers.expired) == 1
 
 
 def test_stale_waivers_are_reported_and_other_maps_ignored(portal, tmp_path) -> None:
@@ -101,36 +101,37 @@ def test_stale_waivers_are_reported_and_other_maps_ignored(portal, tmp_path) -> 
             + waiver("HDF-002", "analytics", expires="2001-01-01", map_id="other-map")  # another map
             + waiver("CRED-005", "no-such-stakeholder", expires="2001-01-01"))
     path = write(tmp_path, text)
-    apply_waivers(portal, path, today=TODAY)
-    rep = portal.waiver_report
-    assert rep["applied"] == [] and rep["expired"] == []
-    assert [(e["rule_id"], e["subject"], e["line"], e["expired"]) for e in rep["stale"]] == [
+    portal = apply_waivers(portal, path, today=TODAY)
+    rep = portal.waivers
+    assert rep.applied == () and rep.expired == ()
+    assert [(e.rule_id, e.subject, e.line, e.expired) for e in rep.stale] == [
         ("HDF-002", "analytics", 2, False), ("CRED-005", "no-such-stakeholder", 14, True)]
+    assert [w.map for w in portal.other_map_waivers] == ["other-map"]
     assert not any(f.waived for f in portal.findings)
 
 
 def test_default_file_beside_the_map(portal, tmp_path) -> None:
-    apply_waivers(portal, None, today=TODAY)
-    assert portal.waiver_report is None
+    portal = apply_waivers(portal, None, today=TODAY)
+    assert portal.waivers is None
     write(tmp_path, "waivers:\n" + waiver(), name=WAIVER_FILE)
-    apply_waivers(portal, None, today=TODAY)
-    assert portal.waiver_report["file"] == str(tmp_path / WAIVER_FILE)
+    portal = apply_waivers(portal, None, today=TODAY)
+    assert portal.waivers.file == str(tmp_path / WAIVER_FILE)
     assert find(portal, "CRED-001", "triage-inbox").waived
 
 
 def test_applying_twice_starts_from_scratch(portal, tmp_path) -> None:
-    apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver()), today=TODAY)
-    apply_waivers(portal, write(tmp_path, "waivers: []\n", name="empty.yaml"), today=TODAY)
+    portal = apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver()), today=TODAY)
+    portal = apply_waivers(portal, write(tmp_path, "waivers: []\n", name="empty.yaml"), today=TODAY)
     assert not any(f.waived or f.waiver for f in portal.findings)
-    assert portal.waiver_report["applied"] == []
+    assert portal.waivers.applied == ()
 
 
 def test_rule_ids_are_case_insensitive_and_unknown_ones_suggest(portal, tmp_path) -> None:
-    apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver("cred-001")), today=TODAY)
-    assert portal.waiver_report["applied"][0]["rule_id"] == "CRED-001"
+    portal = apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver("cred-001")), today=TODAY)
+    assert portal.waivers.applied[0].rule_id == "CRED-001"
     path = write(tmp_path, "waivers:\n" + waiver("CRED-01"))
     with pytest.raises(ConfigError) as exc:
-        apply_waivers(portal, path, today=TODAY)
+        portal = apply_waivers(portal, path, today=TODAY)
     d = exc.value.diagnostics[0]
     assert (d.location.file, d.location.line, d.location.column) == (path, 2, 5)
     assert "unknown rule id 'CRED-01'" in d.message and "did you mean 'CRED-001'" in d.message
@@ -141,10 +142,10 @@ def test_waiver_for_a_rule_not_run_is_not_stale(ruleset, tmp_path) -> None:
     path_map = tmp_path / "portal.yaml"
     shutil.copy(PORTAL_V2, path_map)
     result = audit_file(path_map, only)
-    apply_waivers(result, write(tmp_path, "waivers:\n" + waiver()), today=TODAY)
-    rep = result.waiver_report
-    assert rep["stale"] == [] and rep["applied"] == []
-    assert [e["rule_id"] for e in rep["not_checked"]] == ["CRED-001"]
+    result = apply_waivers(result, write(tmp_path, "waivers:\n" + waiver()), today=TODAY)
+    rep = result.waivers
+    assert rep.stale == () and rep.applied == ()
+    assert [e.rule_id for e in rep.not_checked] == ["CRED-001"]
 
 
 def test_invalid_file_reports_every_problem_with_positions(portal, tmp_path) -> None:
@@ -196,14 +197,29 @@ def test_yaml_syntax_error_is_a_config_error(tmp_path) -> None:
 def test_empty_file_and_json_file(tmp_path, portal) -> None:
     assert load_waivers(write(tmp_path, "# no waivers yet\n")) == []
     doc = {"waivers": [{"map": "patient-portal", "rule_id": "CRED-001", "subject": "triage-inbox",
-                        "reason": "r", "owner": "o", "expires": "2030-01-01"}]}
+                        "reason": "r", "owner": "o", "expires": "2027-01-01"}]}
     path = write(tmp_path, json.dumps(doc), name="waivers.json")
-    apply_waivers(portal, path, today=TODAY)
+    portal = apply_waivers(portal, path, today=TODAY)
     assert find(portal, "CRED-001", "triage-inbox").waived
 
 
+def _expires(value) -> dt.date | None:
+    try:
+        return _WaiverModel(map="m", rule_id="R-001", subject="s", reason="r", owner="o", expires=value).expires
+    except ValueError:
+        return None
+
+
 def test_expires_accepts_date_objects_and_iso_strings() -> None:
-    assert _date(dt.date(2027, 3, 31)) == dt.date(2027, 3, 31)
-    assert _date(dt.datetime(2027, 3, 31, 12, 0)) == dt.date(2027, 3, 31)
-    assert _date("2027-03-31") == dt.date(2027, 3, 31)
-    assert _date("2027-3-31") is None and _date("31/03/2027") is None and _date(20270331) is None
+    assert _expires(dt.date(2027, 3, 31)) == dt.date(2027, 3, 31)
+    assert _expires(dt.datetime(2027, 3, 31, 12, 0)) == dt.date(2027, 3, 31)
+    assert _expires("2027-03-31") == dt.date(2027, 3, 31)
+    assert _expires("2027-3-31") is None and _expires("31/03/2027") is None and _expires(20270331) is None
+
+
+def test_a_waiver_may_not_run_longer_than_the_maximum_lifetime(portal, tmp_path) -> None:
+    path = write(tmp_path, "waivers:\n" + waiver(expires="2027-06-02"))
+    with pytest.raises(ConfigError, match="more than 365 days from today"):
+        apply_waivers(portal, path, today=TODAY)
+    assert apply_waivers(portal, path, today=TODAY, max_lifetime_days=400).waivers.applied
+    assert apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver(expires="2027-06-01")), today=TODAY).waivers

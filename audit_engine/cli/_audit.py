@@ -46,15 +46,10 @@ def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | No
 
     Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not run.
     """
-    from ..audit import audit as run_audit
-    from ..loader import load_map
-    from ..waivers import apply_waivers
+    from ..audit import run_audits
 
     fail_on = fail_on or config.fail_on or "high"
-    loaded = [load_map(m) for m in maps]  # every map validated before anything runs or is stored
-    results = [run_audit(lm, ruleset) for lm in loaded]
-    for r in results:
-        apply_waivers(r, waivers_file or config.waivers_path())
+    results = run_audits(maps, ruleset, waivers_file or config.waivers_path())
     if not no_store:
         from ..store import record_results
 

@@ -10,16 +10,13 @@ from . import cli
 from ._common import Choice, ruleset_options, write_output
 
 
-def _side(arg: str, ruleset, db: str | None):
-    """(map id, version, findings) of a map file, or of a stored version."""
+def _side(arg: str, ruleset, db: str | None, waivers: str | None):
+    """(map id, version, findings) of a map file (its waivers applied), or of a stored version."""
     if os.path.exists(arg) or "@" not in arg:
-        from ..audit import audit
-        from ..loader import load_map
-        from ..waivers import apply_waivers
+        from ..audit import run_audits
 
-        result = audit(load_map(arg), ruleset)
-        apply_waivers(result, None)
-        return result.map_id, result.version, result.findings
+        [result] = run_audits([arg], ruleset, waivers)
+        return result.map_id, result.version, list(result.findings)
     from ..store import open_store
     from ._audit import default_db
 
@@ -40,8 +37,8 @@ def diff(old: str, new: str, fmt: str, output: str | None, db: str | None, rules
     from .. import diff as d
     from ..errors import UsageError
 
-    old_id, old_v, old_f = _side(old, ruleset, db)
-    new_id, new_v, new_f = _side(new, ruleset, db)
+    old_id, old_v, old_f = _side(old, ruleset, db, config.waivers_path())
+    new_id, new_v, new_f = _side(new, ruleset, db, config.waivers_path())
     if old_id != new_id:
         raise UsageError(f"these are two different maps ('{old_id}' and '{new_id}'); a diff compares versions of one map")
     result = d.diff_findings(new_id, old_v, old_f, new_v, new_f)

@@ -58,16 +58,13 @@ def gate(map_file: str, policy_file: str, baseline: str | None, waivers_file: st
 
     Exit status: 0 the gate passed, 1 it failed (every failed condition is printed), 2 could not run.
     """
-    from ..audit import audit
+    from ..audit import run_audits
     from ..gate import evaluate_gate, load_policy, render_json, render_text
-    from ..loader import load_map
-    from ..waivers import apply_waivers
     from ._audit import default_db
 
     db = db or default_db()
     policy = load_policy(policy_file)
-    result = audit(load_map(map_file), ruleset)
-    apply_waivers(result, waivers_file or config.waivers_path())
+    [result] = run_audits([map_file], ruleset, waivers_file or config.waivers_path())
     label, base_findings = _baseline(baseline, result.map_id, result.version, db, no_store)
     outcome = evaluate_gate(result, policy, base_findings, label)
     if not no_store:

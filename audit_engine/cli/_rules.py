@@ -158,17 +158,15 @@ def rules_doc(packs: tuple[str, ...], output: str | None) -> None:
 @ruleset_options
 def explain(map_file: str, rule_id: str, subject: str, fmt: str, ruleset, config) -> None:
     """Why RULE_ID fired for SUBJECT (the derivation chain), or why it did not."""
-    from ..audit import audit
+    from ..audit import run_audits
     from ..errors import UsageError, did_you_mean
     from ..explain import explain as run_explain
     from ..loader import load_map
-    from ..waivers import apply_waivers
 
     rid = rule_id.upper()
     if rid not in ruleset.program.rules:
         raise UsageError(f"no rule '{rule_id}'", did_you_mean(rule_id, ruleset.program.rules))
-    result = audit(load_map(map_file), ruleset)
-    apply_waivers(result, config.waivers_path())
+    [result] = run_audits([map_file], ruleset, config.waivers_path())
     ids = {k[1] for k in result.loaded.locations}
     if subject not in ids:
         raise UsageError(f"map {result.map_id} has no entity '{subject}'", did_you_mean(subject, ids))
@@ -191,13 +189,11 @@ def explain(map_file: str, rule_id: str, subject: str, fmt: str, ruleset, config
 @ruleset_options
 def checklist(map_file: str, fmt: str, ruleset, config) -> None:
     """Score a map against the source guide's seven-item quick-start checklist."""
-    from ..audit import audit
+    from ..audit import run_audits
     from ..checklist import checklist as run_checklist, score
     from ..loader import load_map
-    from ..waivers import apply_waivers
 
-    result = audit(load_map(map_file), ruleset)
-    apply_waivers(result, config.waivers_path())
+    [result] = run_audits([map_file], ruleset, config.waivers_path())
     items = run_checklist(result)
     if fmt == "json":
         doc = {"map": {"id": result.map_id, "version": result.version, "file": result.loaded.file},

@@ -20,6 +20,7 @@ business: ``engine.translate`` reports them as problems at the same pack positio
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Iterable
 
 from .._template import placeholders
@@ -38,10 +39,11 @@ from .program import (
     digest_of,
 )
 from .schema import Condition as CondSpec
-from .schema import Derivation, Not, Op, Pack, Param, Ref, Rule
+from .schema import Derivation, FactDoc, Not, Op, Pack, Param, Ref, Rule
 
 __all__ = ["compile_packs", "derivation_key", "CompileProblems", "Problem"]
 
+_FIELD_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _KIND_CLASS = {"id": "text", "str": "text", "int": "int", "bool": "bool", "list": "list"}
 _KIND_NAME = {"id": "text", "str": "text", "int": "number", "bool": "true/false", "list": "list"}
 
@@ -199,7 +201,8 @@ class _BodyCompiler:
                                   "condition of this body defines")
                 return None
             ftype = self.fact_type(self.alias_types[value.alias])
-            assert ftype is not None
+            if ftype is None:
+                return None  # its unknown fact type is reported already
             if value.field not in ftype.fields:
                 self.problem(sub, f"'{value.ref}': fact '{ftype.name}' has no field '{value.field}'")
                 return None
@@ -261,7 +264,8 @@ class _BodyCompiler:
             return None
         if isinstance(value, FieldRef) and name != "eq" and negated:
             ref_type = self.fact_type(self.alias_types[value.alias])
-            assert ref_type is not None
+            if ref_type is None:
+                return None
             if value.field not in ref_type.required:
                 self.problem(sub, f"inside 'not', '{name}' can only compare with a field every "
                                   f"'{ref_type.name}' fact has; '{value.field}' may be absent (test it with "
@@ -294,8 +298,9 @@ def _check_outputs(kind: str, item: Any, bc: _BodyCompiler, path: tuple, problem
                                     "which no positive condition of the body defines"))
         else:
             ftype = bc.fact_type(bc.alias_types[alias])
-            assert ftype is not None
-            if fld not in ftype.fields:
+            if ftype is None:
+                pass  # its unknown fact type is reported already
+            elif fld not in ftype.fields:
                 problems.append(Problem(pack.pack, top + ("subject",), f"subject '{item.subject}': fact "
                                         f"'{ftype.name}' has no field '{fld}'"))
             elif ftype.entity and fld == "id" and ftype.entity not in item.subject_kinds:
@@ -334,7 +339,8 @@ def _grades(rule: Rule, pack: Pack, path: tuple, bodies: list[_BodyCompiler],
                 continue
             bc = bodies[0]
             ftype = bc.fact_type(bc.alias_types[alias])
-            assert ftype is not None
+            if ftype is None:
+                continue  # its unknown fact type is reported already
             for fname, spec in specs.items():
                 if fname not in ftype.fields:
                     problems.append(Problem(pack.pack, where + (fname,), f"fact '{ftype.name}' has no field '{fname}'"))
@@ -404,10 +410,25 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
         for i, r in enumerate(pack.rules):
             if r.severity_when:
                 grades[r.id] = _grades(r, pack, ("rules", i), compilers.get(r.id, []), problems)
+    fact_docs: dict[str, FactDoc] = {}
+    for pack in packs:
+        for name, doc in pack.facts.items():
+            ftype = types.get(name)
+            if ftype is None:
+                hint = did_you_mean(name, list(types))
+                problems.append(Problem(pack.pack, ("facts", name), f"'{name}' is not a derived fact type"
+                                        + (f" (did you mean '{hint[0]}'?)" if hint else "")))
+                continue
+            for field_name in _FIELD_PLACEHOLDER.findall(doc.missing or ""):
+                if field_name not in ftype.fields:
+                    problems.append(Problem(pack.pack, ("facts", name, "missing"), f"'{{{field_name}}}': fact "
+                                            f"'{name}' has no field '{field_name}'"))
+            fact_docs[name] = doc
+            types[name] = dataclasses.replace(ftype, doc=doc.doc)
     if problems:
         raise CompileProblems(problems)
     program = Program(tuple(packs), dict(params), {**BASE_FACT_TYPES, **types}, strata, bodies, rules, derivations,
-                      grades)
+                      grades, fact_docs=fact_docs)
     program.rule_digests = _rule_digests(program)
     program.digest = digest_of({"rules": program.rule_digests, "params": params,
                                 "packs": [(p.pack, p.version) for p in packs],

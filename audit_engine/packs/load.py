@@ -25,6 +25,15 @@ class LoadedPack:
     file: str
     document: object = field(repr=False, default=None)
     builtin: bool = False
+    skipped: tuple[str, ...] = ()  # ids of the pack's rules that --only/--skip left out
+
+    @property
+    def all_rules(self) -> list:
+        """Every rule of the pack file, selected or not (the selected ones are ``pack.rules``)."""
+        if not self.skipped:
+            return list(self.pack.rules)
+        known = {r.id for r in self.pack.rules}
+        return list(self.pack.rules) + [_Skipped(i) for i in self.skipped if i not in known]
 
     def position(self, path: tuple) -> Location:
         if self.document is None:
@@ -104,8 +113,17 @@ def select(packs: list[LoadedPack], only: Iterable[str] = (), skip: Iterable[str
     out = []
     for lp in packs:
         rules = [r for r in lp.pack.rules if chosen(lp.pack.pack, r.id)]
-        out.append(LoadedPack(lp.pack.model_copy(update={"rules": rules}), lp.file, lp.document, lp.builtin))
+        skipped = tuple(r.id for r in lp.pack.rules if not chosen(lp.pack.pack, r.id))
+        out.append(LoadedPack(lp.pack.model_copy(update={"rules": rules}), lp.file, lp.document, lp.builtin,
+                              lp.skipped + skipped))
     return out
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    """A rule left out by --only/--skip: only its id is needed (waivers may still name it)."""
+
+    id: str
 
 
 def declared_parameters(packs: Iterable[LoadedPack]) -> dict[str, tuple[LoadedPack, object]]:

@@ -141,6 +141,7 @@ class Program:
     rules: dict[str, tuple["Pack", "Rule"]]
     derivations: dict[str, tuple["Pack", "Derivation"]]
     grades: dict[str, tuple[Grade, ...]] = field(default_factory=dict)
+    fact_docs: dict[str, Any] = field(default_factory=dict)  # derived type -> FactDoc (doc, missing)
     digest: str = ""
     rule_digests: dict[str, str] = field(default_factory=dict)
 

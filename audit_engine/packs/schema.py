@@ -250,6 +250,14 @@ class RetiredRule(_Strict):
     reason: Annotated[str, Field(min_length=10)]
 
 
+class FactDoc(_Strict):
+    """What a derived fact type means (``doc``) and, for explanations, what its absence
+    means (``missing``: a template with ``{field}`` placeholders of the missing fact)."""
+
+    doc: Annotated[str, Field(min_length=3)]
+    missing: StrictStr | None = None
+
+
 class Pack(_Strict):
     """One rule pack file."""
 
@@ -258,6 +266,7 @@ class Pack(_Strict):
     title: StrictStr
     description: StrictStr = ""
     parameters: dict[Annotated[str, Field(pattern=NAME)], Parameter] = Field(default_factory=dict)
+    facts: dict[Annotated[str, Field(pattern=NAME)], FactDoc] = Field(default_factory=dict)
     derive: list[Derivation] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     retired: list[RetiredRule] = Field(default_factory=list)

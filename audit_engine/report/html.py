@@ -56,7 +56,7 @@ def _map(result: AuditResult, gate: "GateOutcome | None") -> dict[str, Any]:
         "summary": summarize(result.findings),
         "waived": sum(1 for f in result.findings if f.waived),
         "groups": groups,
-        "waivers": result.waiver_report or {},
+        "waivers": result.waivers.to_dict() if result.waivers else {},
         "gate": gate,
         "new": {f.fingerprint for f in gate.new} if gate is not None else set(),
     }

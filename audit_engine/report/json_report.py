@@ -23,7 +23,7 @@ def run_object(result: AuditResult) -> dict[str, Any]:
             "packs": result.ruleset.pack_versions(),
             "params": dict(result.ruleset.params),
         },
-        **({"waivers": result.waiver_report} if getattr(result, "waiver_report", None) else {}),
+        **({"waivers": result.waivers.to_dict()} if result.waivers else {}),
     }
 
 

@@ -74,14 +74,14 @@ def _top(findings: Sequence[Finding], link_base: str, new: set[str] | None) -> l
 
 
 def _waivers(result: AuditResult) -> list[str]:
-    rep = result.waiver_report or {}
+    rep = result.waivers
     out: list[str] = []
-    for e in rep.get("expired", []):
-        out.append(f"- ⚠️ expired waiver: {esc(e['rule_id'])} {esc(e.get('subject') or e.get('fingerprint'))} "
-                   f"(owner {esc(e['owner'])}, expired {esc(e['expires'])}) — the finding counts again")
-    for e in rep.get("stale", []):
-        out.append(f"- stale waiver: {esc(e['rule_id'])} {esc(e.get('subject') or e.get('fingerprint'))} "
-                   f"(owner {esc(e['owner'])}, line {e['line']}) matches no finding; remove it")
+    for e in rep.expired if rep else ():
+        out.append(f"- ⚠️ expired waiver: {esc(e.rule_id)} {esc(e.subject or e.fingerprint)} "
+                   f"(owner {esc(e.owner)}, expired {esc(e.expires)}) — the finding counts again")
+    for e in rep.stale if rep else ():
+        out.append(f"- stale waiver: {esc(e.rule_id)} {esc(e.subject or e.fingerprint)} "
+                   f"(owner {esc(e.owner)}, line {e.line}) matches no finding; remove it")
     return out
 
 

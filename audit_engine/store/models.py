@@ -57,7 +57,7 @@ class RunRow(SQLModel, table=True):
     ruleset_digest: str = Field(max_length=128)
     packs: Any = _json()  # {pack id: pack version}
     params: Any = _json()  # {param: value}
-    waivers: Any = _json(nullable=True)  # AuditResult.waiver_report, or null when waivers were not applied
+    waivers: Any = _json(nullable=True)  # WaiverReport.to_dict(), or null when waivers were not applied
     status: str = Field(max_length=20)
     source_path: str  # the file audited in this run
     seconds: float = 0.0

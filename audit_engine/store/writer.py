@@ -95,7 +95,7 @@ def write_run(s: Session, result: AuditResult, now: datetime, warnings: list[str
     run = RunRow(
         map_version_pk=mv_pk, audited_at=now, engine_version=ENGINE_VERSION, ruleset_digest=result.ruleset.digest,
         packs=jsonable(result.ruleset.pack_versions()), params=jsonable(result.ruleset.params),
-        waivers=None if result.waiver_report is None else jsonable(result.waiver_report), status="complete",
+        waivers=None if result.waivers is None else jsonable(result.waivers.to_dict()), status="complete",
         source_path=result.loaded.file, seconds=float(result.seconds),
         waived=sum(1 for f in result.findings if f.waived), **counts)
     s.add(run)
