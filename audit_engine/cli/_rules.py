@@ -161,7 +161,6 @@ def explain(map_file: str, rule_id: str, subject: str, fmt: str, ruleset, config
     from ..audit import run_audits
     from ..errors import UsageError, did_you_mean
     from ..explain import explain as run_explain
-    from ..loader import load_map
 
     rid = rule_id.upper()
     if rid not in ruleset.program.rules:
@@ -191,7 +190,6 @@ def checklist(map_file: str, fmt: str, ruleset, config) -> None:
     """Score a map against the source guide's seven-item quick-start checklist."""
     from ..audit import run_audits
     from ..checklist import checklist as run_checklist, score
-    from ..loader import load_map
 
     [result] = run_audits([map_file], ruleset, config.waivers_path())
     items = run_checklist(result)
