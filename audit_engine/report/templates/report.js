@@ -17,7 +17,7 @@
       var n = 0;
       rows.forEach(function (tr) {
         var d = tr.dataset;
-        var ok = !!sevs[d.sev] && (!pack || d.pack === pack) && (waived || d.waived !== "1") &&
+        var ok = !!sevs[d.sev] && (!pack || d.pack === pack) && (waived || !("waived" in d)) &&
                  (!sh || (" " + d.sh + " ").indexOf(" " + sh + " ") >= 0);
         tr.hidden = !ok;
         if (ok) n++;
