@@ -16,7 +16,7 @@ def default_db() -> str:
     return os.environ.get("AUDIT_ENGINE_DB") or "sqlite:///audit-engine.db"
 
 
-def render(fmt: str, results: list, fail_on: str, color: bool = False) -> str:
+def render(fmt: str, results: list, fail_on: str, color: bool = False, **options) -> str:
     if fmt == "json":
         from ..report import json_report
 
@@ -27,7 +27,7 @@ def render(fmt: str, results: list, fail_on: str, color: bool = False) -> str:
         return table.render(results, color=color)
     from ..report import render_format
 
-    return render_format(fmt, results, fail_on=fail_on)
+    return render_format(fmt, results, fail_on=fail_on, **options)
 
 
 @cli.command()
@@ -50,13 +50,18 @@ def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | No
 
     fail_on = fail_on or config.fail_on or "high"
     results = run_audits(maps, ruleset, waivers_file or config.waivers_path())
+    options = {}
     if not no_store:
         from ..store import record_results
 
         stored = record_results(db or default_db(), results)
         for note in stored.warnings:
             click.echo(f"warning: {note}", err=True)
+        if fmt == "html":  # the page's diff and trend: the stored history, this run included
+            from ..report.history import read_histories
+
+            options["history"] = read_histories(db or default_db(), results)
     color = fmt == "table" and output is None and click.get_text_stream("stdout").isatty()
-    write_output(render(fmt, results, fail_on, color=color), output)
+    write_output(render(fmt, results, fail_on, color=color, **options), output)
     if any(threshold_reached(r.findings, fail_on) for r in results):
         raise SystemExit(1)

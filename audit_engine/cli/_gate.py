@@ -49,7 +49,7 @@ def _baseline(arg: str | None, map_id: str, version: str, db: str, no_store: boo
 @click.option("--db", help="SQLAlchemy URL of the findings store "
                            "[default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
 @click.option("--no-store", is_flag=True, help="Do not record this run in the findings store.")
-@click.option("--format", "fmt", type=Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(["text", "json", "markdown", "html"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @ruleset_options
 def gate(map_file: str, policy_file: str, baseline: str | None, waivers_file: str | None, db: str | None,
@@ -75,11 +75,16 @@ def gate(map_file: str, policy_file: str, baseline: str | None, waivers_file: st
             click.echo(f"warning: {note}", err=True)
     if fmt == "json":
         text = render_json([outcome])
-    elif fmt == "markdown":
+    elif fmt in ("markdown", "html"):
         from ..report import render_format
 
         fail_on = policy.fail_on or config.fail_on or "high"
-        text = render_format("markdown", [result], fail_on=fail_on, gates=[outcome])
+        options = {}
+        if fmt == "html" and not no_store:
+            from ..report.history import read_histories
+
+            options["history"] = read_histories(db, [result])
+        text = render_format(fmt, [result], fail_on=fail_on, gates=[outcome], **options)
     else:
         text = render_text(outcome)
     write_output(text, output)

@@ -15,7 +15,9 @@ def render_format(fmt: str, results: Sequence["AuditResult"], fail_on: str = "hi
 
     Several maps give one SARIF run, one JUnit testsuite, one Markdown or HTML section per map.
     ``options`` go to the renderer: ``gates=[GateOutcome...]`` (markdown, html, one per result),
-    ``link_base=`` (markdown: prefix of the links to map lines), ``title=`` (html).
+    ``link_base=`` (markdown: prefix of the links to map lines), ``title=`` (html),
+    ``history=[History | None, ...]`` (html, one per result: the stored versions, see
+    ``report.history.read_histories``; without it the page has no diff or trend).
     """
     results = list(results)
     if fmt == "sarif":

@@ -1,76 +1,95 @@
-"""A standalone HTML page (``--format html``): inline CSS, no scripts, no external assets.
+"""A standalone HTML page (``--format html``): the journey on one page.
 
-The page is rendered by Jinja2 from ``templates/report.html.j2`` with autoescaping on,
-so nothing from a map (names, ids, messages) can inject markup.
+Per map: a summary (counts by severity, gate, checklist score), the history when the
+store knows earlier versions (diff and an inline SVG trend chart), the journey as a
+swimlane with touchpoint cards coloured by their worst unwaived finding, and a findings
+table filterable by severity, pack and stakeholder. The page data is prepared by
+:mod:`.html_view` (with :mod:`.swimlane` and :mod:`.history`); Jinja2 renders
+``templates/report.html.j2`` with autoescaping on, so nothing from a map can inject
+markup. Control characters in map text are shown as U+FFFD.
+
+No network at view time: CSS, script and SVG are inline, and the Content-Security-Policy
+allows nothing else (the one script by its hash). Without script the content is all
+there; only filtering, the findings panel of a card and the flow lines need it. Printing
+drops the interactive parts and keeps severity labels, so black and white stays readable.
+
+Size: above ``swimlane.SWIMLANE_MAX_TOUCHPOINTS`` (400) touchpoints, or 40 stages, the
+swimlane collapses to per-stage and per-stakeholder counts and each rule's remediation
+and sources are listed once instead of under every finding. Measured on the generated
+15,000-touchpoint map (``benchmarks/genmap.py big_map(15000)``: 18,320 findings, 83,173
+evidence lines): 14.1 MB (rendered in about 6 s); ``tests/test_html_report.py`` holds it under
+:data:`MAX_PAGE_BYTES`.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from ..audit import ENGINE_VERSION, AuditResult
-from ..findings import SEVERITY_ORDER, Finding, summarize
-from .sarif import with_params
+from ..findings import SEVERITY_ORDER
+from . import html_view
+from .swimlane import SWIMLANE_MAX_STAGES, SWIMLANE_MAX_TOUCHPOINTS, TONES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..gate import GateOutcome
+    from .history import History
 
 TEMPLATES = Path(__file__).parent / "templates"
+MAX_PAGE_BYTES = 15_000_000  # the 15,000-touchpoint map's page stays under this (measured: 14.1 MB)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029",
+                  "\x7f": "\\u007f"}
 
 
 def _finalize(value: Any) -> Any:
     """Control characters from a map are shown as U+FFFD, never written raw into the page."""
+    if isinstance(value, Markup):  # the page's own CSS, script and script-safe JSON
+        return value
     return _CONTROL.sub("\ufffd", value) if isinstance(value, str) else value
 
 
+def script_json(data: Any) -> Markup:
+    """``data`` as JSON safe inside ``<script>``: no ``<``, ``>`` or ``&`` (so no ``</script>``
+    or ``<!--``), no U+2028/U+2029, no control characters (all written as ``\\uXXXX``)."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return Markup("".join(_SCRIPT_UNSAFE.get(c, c) for c in text))
+
+
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                       finalize=_finalize, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+                      finalize=_finalize, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["script_json"] = script_json
+    return env
 
 
-def _finding(f: Finding, rules: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    rule = rules.get(f.rule_id, (None, None))[1]
-    return {
-        "f": f,
-        "remediation": with_params(rule.remediation, params) if rule is not None else "",
-        "expired": bool(f.waiver and f.waiver.get("expired")),
-    }
-
-
-def _map(result: AuditResult, gate: "GateOutcome | None") -> dict[str, Any]:
-    rules = result.ruleset.program.rules
-    params = dict(result.ruleset.params)
-    groups = []
-    for sev in SEVERITY_ORDER:
-        items = [_finding(f, rules, params) for f in sorted(result.findings, key=Finding.sort_key) if f.severity == sev]
-        if items:
-            groups.append({"severity": sev, "items": items})
-    return {
-        "r": result,
-        "summary": summarize(result.findings),
-        "waived": sum(1 for f in result.findings if f.waived),
-        "groups": groups,
-        "waivers": result.waivers.to_dict() if result.waivers else {},
-        "gate": gate,
-        "new": {f.fingerprint for f in gate.new} if gate is not None else set(),
-    }
+def _asset(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
 def render(results: Sequence[AuditResult], fail_on: str = "high",
-           gates: Sequence["GateOutcome | None"] | None = None, title: str | None = None) -> str:
-    gates = list(gates or [])
-    gates += [None] * (len(results) - len(gates))
-    maps = [_map(r, g) for r, g in zip(results, gates)]
+           gates: Sequence["GateOutcome | None"] | None = None, title: str | None = None,
+           history: Sequence["History | None"] | None = None) -> str:
+    """The page for ``results``; ``gates`` and ``history`` are optional, one per result."""
+    results = list(results)
+    gates = list(gates or []) + [None] * len(results)
+    histories = list(history or []) + [None] * len(results)
+    maps = [html_view.build(r, i, g, h) for i, (r, g, h) in enumerate(zip(results, gates, histories))]
     if title is None:
         title = "audit-engine report: " + ", ".join(f"{r.map_id} {r.version}" for r in results)
-    template = _env().get_template("report.html.j2")
-    return template.render(
-        title=title, maps=maps, severities=list(SEVERITY_ORDER), fail_on=fail_on, engine_version=ENGINE_VERSION,
+    script = _asset("report.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return _env().get_template("report.html.j2").render(
+        title=title, maps=maps, severities=list(SEVERITY_ORDER), tones=list(TONES), fail_on=fail_on,
+        engine_version=ENGINE_VERSION, css=Markup(_asset("report.css")), script=Markup(script),
+        script_hash=f"sha256-{digest}", max_touchpoints=SWIMLANE_MAX_TOUCHPOINTS, max_stages=SWIMLANE_MAX_STAGES,
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -1,0 +1,150 @@
+"""A map's stored history for the HTML report: the trend over every stored version and
+the diff against the previous stored version (new, resolved, reopened, severity changed).
+
+:func:`read_history` reads it from an open store *after* the current run was recorded
+(the trend then ends with the current version). The renderer takes it as optional input
+(``history=[History | None, ...]``, one per result); without it the section is left out.
+
+Hook: :attr:`History.rule_changes` is for findings that changed because the rule set
+changed rather than the map (attribution of diffs to rule-set changes is being added
+elsewhere). Until something fills it, the page says only whether the rule set's digest
+differs between the two runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..diff import FindingsDiff, diff_findings
+from ..errors import UsageError
+from ..findings import SEVERITIES, Finding
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..audit import AuditResult
+    from ..store import Store
+
+
+@dataclass
+class History:
+    """What the store knows about earlier versions of one map."""
+
+    map_id: str
+    current: str  # the version label of the run being reported
+    versions: list[dict[str, Any]]  # the trend (store.trend): oldest first, unwaived counts, new, resolved
+    previous: str | None = None  # the previous stored version, if any
+    diff: FindingsDiff | None = None  # previous -> current
+    ruleset_changed: bool | None = None  # the two runs used rule sets of different digests
+    rule_changes: list[Finding] | None = None  # HOOK: findings changed by the rule set, when attributed
+
+    def severity_changed(self) -> list[Finding]:
+        return [f for f in self.diff.unchanged if f.previous_severity] if self.diff else []
+
+
+def read_history(store: "Store", result: "AuditResult") -> History:
+    """The history of ``result``'s map from ``store`` (read after recording ``result``)."""
+    trend = store.trend(result.map_id)
+    digests: dict[str, str] = {}
+    for row in store.history(result.map_id):  # oldest first; the latest run of a label wins
+        digests[row["version"]] = row["ruleset_digest"]
+    versions = [{**v, "ruleset_digest": digests.get(v["version"], "")} for v in trend["versions"]]
+    h = History(result.map_id, result.version, versions)
+    prev = store.baseline_version(result.map_id, exclude_version=result.version)
+    if prev is None:
+        return h
+    h.previous = prev
+    h.diff = diff_findings(result.map_id, prev, store.version_findings(result.map_id, prev), result.version,
+                           result.findings)
+    try:
+        h.diff.reopened = store.reopened(result.map_id, prev, result.version, [f.fingerprint for f in h.diff.new])
+    except UsageError:  # the current version is not stored (read before recording it)
+        h.diff.reopened = []
+    if prev in digests:
+        h.ruleset_changed = digests[prev] != result.ruleset.digest
+    return h
+
+
+def read_histories(url: str, results: Sequence["AuditResult"]) -> list[History | None]:
+    """One :class:`History` per result from the store at ``url``."""
+    from ..store import open_store
+
+    with open_store(url) as store:
+        return [read_history(store, r) for r in results]
+
+
+# --------------------------------------------------------------------------- trend chart
+
+
+@dataclass
+class Bar:
+    x: float
+    width: float
+    label: str  # version
+    short: str  # version, shortened to fit
+    total: int
+    new: int
+    resolved: int
+    when: str
+    current: bool
+    segments: list[tuple[str, float, float, int]] = field(default_factory=list)  # severity, y, height, count
+    top: float = 0.0
+
+
+@dataclass
+class Chart:
+    """Geometry of the inline SVG trend chart: stacked bars of unwaived findings per version."""
+
+    width: int
+    height: int
+    plot_top: int
+    plot_bottom: int
+    left: int
+    ticks: list[tuple[float, int]]  # (y, value)
+    bars: list[Bar]
+    label_every: int
+
+
+def _when(iso: str) -> str:
+    """Store timestamps as the other report timestamps ('YYYY-MM-DD HH:MM UTC')."""
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return iso
+
+
+def _nice_step(top: int) -> int:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
+        if top / step <= 5:
+            return step
+    return max(1, top // 5)
+
+
+def chart(h: History, plot_height: int = 200) -> Chart:
+    left, top, bottom_pad = 48, 16, 58
+    n = max(1, len(h.versions))
+    plot_width = min(720, max(280, 90 * n))
+    slot = plot_width / n
+    width = min(56.0, slot * 0.7)
+    peak = max((v["total"] for v in h.versions), default=0)
+    step = _nice_step(max(peak, 1))
+    ymax = max(step, -(-max(peak, 1) // step) * step)
+    scale = plot_height / ymax
+    base = top + plot_height
+    bars = []
+    for i, v in enumerate(h.versions):
+        label = str(v["version"])
+        bar = Bar(left + i * slot + (slot - width) / 2, width, label, label if len(label) <= 12 else label[:11] + "…",
+                  v["total"], v["new"], v["resolved"], _when(v["audited_at"]), label == h.current)
+        y = float(base)
+        for sev in SEVERITIES:
+            count = int(v.get(sev, 0))
+            if count:
+                hgt = count * scale
+                y -= hgt
+                bar.segments.append((sev, round(y, 2), round(hgt, 2), count))
+        bar.x, bar.width, bar.top = round(bar.x, 2), round(bar.width, 2), round(y, 2)
+        bars.append(bar)
+    ticks = [(round(base - k * step * scale, 2), k * step) for k in range(ymax // step + 1)]
+    return Chart(int(left + plot_width + 16), int(top + plot_height + bottom_pad), top, base, left, ticks, bars,
+                 max(1, -(-n // 24)))
