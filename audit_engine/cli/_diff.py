@@ -41,12 +41,21 @@ def diff(old: str, new: str, fmt: str, output: str | None, db: str | None, rules
     new_id, new_v, new_f = _side(new, ruleset, db, config.waivers_path())
     if old_id != new_id:
         raise UsageError(f"these are two different maps ('{old_id}' and '{new_id}'); a diff compares versions of one map")
-    result = d.diff_findings(new_id, old_v, old_f, new_v, new_f)
+    stored = [arg for arg in (old, new) if "@" in arg and not os.path.exists(arg)]
+    rules = None
+    if len(stored) == 2:  # two stored runs: their rule sets may differ
+        from ..rulechange import retired_rules
+        from ..store import open_store
+        from ._audit import default_db
+
+        with open_store(db or default_db(), create=False) as store:
+            rules = store.rule_change(new_id, old_v, new_v, retired_rules(ruleset.packs))
+    result = d.diff_findings(new_id, old_v, old_f, new_v, new_f, **({"rules": rules} if rules else {}))
     if "@" in new and not os.path.exists(new):
         from ..store import open_store
         from ._audit import default_db
 
-        result.reopened = open_store(db or default_db(), create=False).reopened(new_id, old_v, new_v,
-                                                                                [f.fingerprint for f in result.new])
+        with open_store(db or default_db(), create=False) as store:
+            result.reopened = store.reopened(new_id, old_v, new_v, [f.fingerprint for f in result.new])
     text = {"json": d.render_json, "markdown": d.render_markdown, "table": d.render_table}[fmt](result)
     write_output(text, output)

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from ..audit import AuditResult
 from ..errors import StoreError
 from ..findings import Finding
+from ..rulechange import RuleSetChange
 from . import queries
 from .engine import describe, make_engine, normalize_url, parse_url, sqlite_path, translate, with_retry
 from .migrate import current_revision, ensure_schema
@@ -123,9 +124,16 @@ class Store:
         """The latest run of each stored version (of one map, or of all maps)."""
         return self._read(queries.history, map_id)
 
-    def trend(self, map_id: str) -> dict:
-        """Unwaived counts per stored version, oldest first, with new/resolved (contract JSON)."""
-        return self._read(queries.trend, map_id)
+    def trend(self, map_id: str, retired: dict[str, tuple[str, ...]] | None = None) -> dict:
+        """Unwaived counts per stored version, oldest first, with new/resolved (contract JSON),
+        and how many of those a change of the rule set explains (``retired``: id -> replacements)."""
+        return self._read(queries.trend, map_id, retired)
+
+    def rule_change(self, map_id: str, old_version: str, new_version: str,
+                    retired: dict[str, tuple[str, ...]] | None = None) -> RuleSetChange:
+        """How the rule sets of the latest runs of two stored versions differ."""
+        return self._read(lambda s: queries.rule_change(queries.run_of(s, map_id, old_version),
+                                                        queries.run_of(s, map_id, new_version), retired))
 
 
 def open_store(url: str, create: bool = True) -> Store:

@@ -3,9 +3,9 @@ Alembic migrations in ``migrations/versions``; a test checks the two never drift
 
     maps           one row per map id
     map_versions   one row per (map, version label, content hash); first seen path and time
-    audit_runs     one row per recorded audit: engine, packs, rule-set digest, params,
-                   waivers applied, status and the unwaived counts per severity
-    findings       one row per finding of a run, with the full finding dict as JSON
+    audit_runs     one row per recorded audit: engine, packs, rule-set digest and each
+                   rule's digest, params, waivers applied, status and the unwaived counts
+    findings       one row per finding of a run: its text in columns, the rest as JSON
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class RunRow(SQLModel, table=True):
     ruleset_digest: str = Field(max_length=128)
     packs: Any = _json()  # {pack id: pack version}
     params: Any = _json()  # {param: value}
+    rules: Any = _json(nullable=True)  # {rule id: digest of what its findings depend on}; null before 0002
     waivers: Any = _json(nullable=True)  # WaiverReport.to_dict(), or null when waivers were not applied
     status: str = Field(max_length=20)
     source_path: str  # the file audited in this run
@@ -95,7 +96,7 @@ class FindingRow(SQLModel, table=True):
     waived: bool = False
     pack: str = Field(max_length=100)
     subject_kind: str = Field(max_length=50)
-    data: Any = _json()  # Finding.to_dict(): Finding.from_dict(data) gives the finding back
+    data: Any = _json()  # what Finding.to_dict() holds beyond the columns (waiver, citations, ...)
 
 
 TABLES = [MapRow.__table__, MapVersionRow.__table__, RunRow.__table__, FindingRow.__table__]

@@ -15,6 +15,8 @@ from sqlmodel import Session, col, select
 from ..errors import UsageError, did_you_mean
 from ..findings import SEVERITY_ORDER, Finding
 from .models import FindingRow, MapRow, MapVersionRow, RunRow
+from .writer import finding_of
+from ..rulechange import MAP, RuleSetChange, compare
 
 COUNTS = [*SEVERITY_ORDER, "total"]
 
@@ -83,8 +85,8 @@ def latest_run_of(s: Session, map_id: str, version: str) -> RunInfo:
 
 
 def findings_of(s: Session, run_pk: int) -> list[Finding]:
-    rows = s.exec(select(FindingRow.data).where(FindingRow.run_pk == run_pk)).all()
-    return sorted((Finding.from_dict(d) for d in rows), key=Finding.sort_key)
+    rows = s.exec(select(FindingRow).where(FindingRow.run_pk == run_pk)).all()
+    return sorted((finding_of(r) for r in rows), key=Finding.sort_key)
 
 
 def fingerprints_of(s: Session, run_pks: list[int], unwaived_only: bool = False) -> dict[int, set[str]]:
@@ -144,18 +146,43 @@ def history(s: Session, map_id: str | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def trend(s: Session, map_id: str) -> dict[str, Any]:
-    """The contract's trend JSON: unwaived counts per version, new/resolved vs the previous one."""
+def rule_change(before: RunRow, after: RunRow, retired: dict[str, tuple[str, ...]] | None = None) -> RuleSetChange:
+    return compare(before.ruleset_digest, before.rules, after.ruleset_digest, after.rules, retired)
+
+
+def run_of(s: Session, map_id: str, version: str) -> RunRow:
+    return latest_run_of(s, map_id, version).run
+
+
+def trend(s: Session, map_id: str, retired: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """The contract's trend JSON: unwaived counts per version, new/resolved vs the previous one;
+    beside them, how many of those came from a change of the rule set rather than the map."""
     by_label = latest_by_label(runs(s, map_id))
-    fps = fingerprints_of(s, [ri.run.id for ri in by_label.values()], unwaived_only=True)
+    pks = [ri.run.id for ri in by_label.values()]
+    fps = fingerprints_of(s, pks, unwaived_only=True)
+    rule_of = rules_of(s, pks)
     versions = []
     prev: set[str] = set()
+    prev_run: RunRow | None = None
     for label, ri in by_label.items():
         cur = fps[ri.run.id]
+        change = rule_change(prev_run, ri.run, retired) if prev_run is not None else None
+        new, resolved = cur - prev, prev - cur
+        by_rules = (lambda fs: sum(1 for fp in fs if change.cause(rule_of[fp]) != MAP)) if change else (lambda fs: 0)
         versions.append({"version": label, "audited_at": ri.at.isoformat(), **_counts(ri.run),
-                         "new": len(cur - prev), "resolved": len(prev - cur)})
-        prev = cur
+                         "new": len(new), "resolved": len(resolved),
+                         "new_by_rule_set": by_rules(new), "resolved_by_rule_set": by_rules(resolved),
+                         "rule_set_changed": bool(change and change.changed)})
+        prev, prev_run = cur, ri.run
     return {"map": map_id, "versions": versions}
+
+
+def rules_of(s: Session, run_pks: list[int]) -> dict[str, str]:
+    """Fingerprint -> rule id, for the findings of these runs."""
+    if not run_pks:
+        return {}
+    q = select(FindingRow.fingerprint, FindingRow.rule_id).where(col(FindingRow.run_pk).in_(run_pks))
+    return {fp: rule for fp, rule in s.exec(q).all()}
 
 
 def prunable_runs(s: Session, map_id: str | None, keep: int) -> list[int]:

@@ -69,14 +69,31 @@ def _warnings(s: Session, result: AuditResult, map_pk: int) -> list[str]:
     return out
 
 
+# keys of Finding.to_dict() that have a column of their own: stored once, in the column
+IN_COLUMNS = ("rule_id", "severity", "subject", "fingerprint", "title", "message", "citation", "location",
+              "evidence", "waived", "pack", "subject_kind")
+
+
 def finding_row(run_pk: int, f: Finding) -> dict[str, Any]:
-    d = jsonable(f.to_dict())
+    d = f.to_dict()
     return {
         "run_pk": run_pk, "rule_id": f.rule_id, "severity": f.severity, "subject": f.subject,
         "fingerprint": f.fingerprint, "title": f.title, "message": f.message, "citation": f.citation,
         "file": f.location.file, "line": f.location.line, "column": f.location.column,
-        "evidence": d["evidence"], "waived": f.waived, "pack": f.pack, "subject_kind": f.subject_kind, "data": d,
+        "evidence": list(f.evidence), "waived": f.waived, "pack": f.pack, "subject_kind": f.subject_kind,
+        "data": jsonable({k: v for k, v in d.items() if k not in IN_COLUMNS}),
     }
+
+
+def finding_of(row: Any) -> Finding:
+    """The finding a row holds (``row`` has the columns of FindingRow)."""
+    data = dict(row.data or {})
+    if "message" not in data:  # since revision 0002 the text lives in the columns only
+        data.update(rule_id=row.rule_id, severity=row.severity, subject=row.subject, fingerprint=row.fingerprint,
+                    title=row.title, message=row.message, citation=row.citation, evidence=row.evidence,
+                    waived=row.waived, pack=row.pack, subject_kind=row.subject_kind,
+                    location={"file": row.file, "line": row.line, "column": row.column})
+    return Finding.from_dict(data)
 
 
 def write_run(s: Session, result: AuditResult, now: datetime, warnings: list[str],
@@ -95,6 +112,7 @@ def write_run(s: Session, result: AuditResult, now: datetime, warnings: list[str
     run = RunRow(
         map_version_pk=mv_pk, audited_at=now, engine_version=ENGINE_VERSION, ruleset_digest=result.ruleset.digest,
         packs=jsonable(result.ruleset.pack_versions()), params=jsonable(result.ruleset.params),
+        rules=dict(result.ruleset.program.rule_digests),
         waivers=None if result.waivers is None else jsonable(result.waivers.to_dict()), status="complete",
         source_path=result.loaded.file, seconds=float(result.seconds),
         waived=sum(1 for f in result.findings if f.waived), **counts)
