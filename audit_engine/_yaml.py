@@ -192,15 +192,43 @@ def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError) -> Do
         raise error(Diagnostic(Location(file, 1, 1), _EMPTY))
     builder = _Builder(file, error)
     try:
-        return builder.build(raw)
+        doc = builder.build(raw)
     except yaml.MarkedYAMLError as e:
         if file.lower().endswith(".json"):
-            return _parse_json(raw.decode("utf-8"), file, error)
+            return _nul_checked(_parse_json(raw.decode("utf-8"), file, error), raw)
         raise error([*builder.problems, _syntax_error(e, raw, file)]) from None
     except yaml.reader.ReaderError as e:  # a character YAML does not allow
         char = e.character if isinstance(e.character, int) else ord(e.character)
         msg = f"the file contains the character U+{char:04X}, which YAML does not allow"
         raise error([*builder.problems, Diagnostic(_offset_location(raw, e.position, file), msg)]) from None
+    return _nul_checked(doc, raw)
+
+
+_NUL_ESCAPES = (b"\\0", b"\\x00", b"\\u0000", b"\\U00000000")
+
+
+def _nul_checked(doc: Document, raw: bytes) -> Document:
+    """A NUL character (written as an escape) is refused in every string: PostgreSQL cannot
+    store it and SQLite can, so the same map would store in one and fail in the other."""
+    if not any(e in raw for e in _NUL_ESCAPES):
+        return doc
+    stack: list[tuple[Path, Any]] = [((), doc.data)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                doc.problems.append(Diagnostic(doc.position(path), f"{path_str(path) or 'the file'}: the text holds "
+                                               "the character U+0000 (NUL), which is not allowed; remove it"))
+                doc.bad_paths.append(path)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if isinstance(k, str) and "\x00" in k:
+                    doc.problems.append(Diagnostic(doc.key_position(path + (k,)), "a key holds the character "
+                                                   "U+0000 (NUL), which is not allowed; remove it"))
+                stack.append((path + (k,), x))
+        elif isinstance(v, list):
+            stack.extend((path + (i,), x) for i, x in enumerate(v))
+    return doc
 
 
 def _offset_location(raw: bytes, offset: int, file: str) -> Location:

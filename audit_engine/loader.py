@@ -157,6 +157,8 @@ def _message(e: Any, loc: Path, doc: Document) -> str:
         return f"needs at least {n} entr{'y' if n == 1 else 'ies'}"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "string_too_long":
+        return f"is {len(str(value)):,} characters long; the limit is {ctx.get('max_length')}"
     if kind == "greater_than_equal":
         return f"must be {ctx.get('ge', 0)} or more, got {got}"
     if kind == "string_pattern_mismatch":

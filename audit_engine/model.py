@@ -60,7 +60,9 @@ NOT_A_FACT = _NotAFact()
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+MAX_VERSION_LENGTH = 200  # the store's limit, the same on SQLite and PostgreSQL
 Text = Annotated[str, StringConstraints(min_length=1)]
+VersionLabel = Annotated[str, StringConstraints(min_length=1, max_length=MAX_VERSION_LENGTH)]
 
 StakeholderGroup = Literal["patient", "clinical", "administrative", "it", "compliance", "vendor", "family"]
 Operator = Literal["internal", "vendor", "covered_entity", "individual", "third_party"]
@@ -341,7 +343,7 @@ class JourneyMap(_Model):
     format: Literal[1] = _d("Always 1 for this version of the format.")
     id: Slug = _d("Stable map id, e.g. 'patient-portal'.")
     name: str = _d("Human title.")
-    version: Text = _d("The map's own version label, e.g. '2.1.0' (quote it).")
+    version: VersionLabel = _d("The map's own version label, e.g. '2.1.0' (quote it); at most 200 characters.")
     organization: str | None = _d("Covered entity the map is for.", default=None)
     description: Annotated[str | None, NOT_A_FACT] = _d("Free text for people.", default=None)
     stakeholders: Annotated[list[Stakeholder], Field(min_length=1)] = _d("Everyone involved (at least one).")

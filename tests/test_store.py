@@ -90,7 +90,8 @@ def test_trend_is_the_contract_json(store_url, portal):
     assert trend["map"] == "patient-portal"
     assert [v["version"] for v in trend["versions"]] == ["1.0.0", "1.1.0"]
     for v, res in zip(trend["versions"], (v1, v2)):
-        assert set(v) == {"version", "audited_at", *SEVERITIES, "total", "new", "resolved"}
+        assert set(v) == {"version", "audited_at", *SEVERITIES, "total", "new", "resolved",  # the contract
+                          "new_by_rule_set", "resolved_by_rule_set", "rule_set_changed"}  # additions
         assert dt.datetime.fromisoformat(v["audited_at"]).tzinfo is not None
         assert {k: v[k] for k in (*SEVERITIES, "total")} == res.summary()
     fp1 = {f.fingerprint for f in v1.findings}
@@ -326,5 +327,6 @@ def test_url_normalization():
 def test_public_names():
     import audit_engine.store as store
 
-    assert sorted(store.__all__) == ["RecordOutcome", "Store", "normalize_url", "open_store", "record_results"]
+    assert sorted(store.__all__) == ["PruneOutcome", "RecordOutcome", "Store", "normalize_url", "open_store",
+                                     "record_results"]
     assert all(hasattr(store, name) for name in store.__all__)

@@ -20,11 +20,12 @@ def test_prune_keeps_latest_runs_of_each_version(fresh_url: str, portal) -> None
         store.record(v2)
         store.record(variant(v1, map_id="other-map"))
         before = table_rows(fresh_url)
-        assert store.prune(None, keep_runs=1, dry_run=True) == 2
+        would = store.prune(None, keep_runs=1, dry_run=True)
+        assert (would.runs, would.findings, would.dry_run) == (2, 28, True)
         assert table_rows(fresh_url) == before  # a dry run changes nothing
-        assert store.prune("patient-portal", keep_runs=2) == 1
-        assert store.prune("patient-portal", keep_runs=1) == 1
-        assert store.prune(None, keep_runs=1) == 0
+        first = store.prune("patient-portal", keep_runs=2)
+        assert (first.runs, first.findings) == (1, 14)  # what the database deleted
+        assert (store.prune("patient-portal", keep_runs=1).runs, store.prune(None, keep_runs=1).runs) == (1, 0)
         history = store.history("patient-portal")
         assert [(h["version"], h["runs"]) for h in history] == [("1.0.0", 1), ("1.1.0", 1)]
         assert len(store.version_findings("patient-portal", "1.0.0")) == 14
@@ -40,3 +41,28 @@ def test_prune_refuses_to_delete_everything(fresh_url: str, portal) -> None:
         store.record(portal[0])
         with pytest.raises(StoreError):
             store.prune(None, keep_runs=0)
+
+
+def test_a_new_store_is_not_added_to_a_database_holding_other_tables(fresh_url: str, portal, monkeypatch) -> None:
+    from sqlalchemy import create_engine, text
+
+    from audit_engine.store import normalize_url
+
+    engine = create_engine(normalize_url(fresh_url))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE payroll (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    monkeypatch.delenv("AUDIT_ENGINE_DB_SHARED", raising=False)
+    with pytest.raises(StoreError, match=r"already holds other tables \(payroll\).*AUDIT_ENGINE_DB_SHARED=1"):
+        open_store(fresh_url)
+    assert table_rows(fresh_url) == {}  # none of our tables was created
+    monkeypatch.setenv("AUDIT_ENGINE_DB_SHARED", "1")
+    with open_store(fresh_url) as store:
+        store.record(portal[0])  # asked: shared
+
+
+def test_passwords_never_show_in_messages() -> None:
+    from audit_engine.store.engine import describe, parse_url
+
+    shown = describe(parse_url("postgresql://u:pw1@db/x?password=pw2&sslpassword=pw3&application_name=a"))
+    assert "pw1" not in shown and "pw2" not in shown and "pw3" not in shown and "application_name=a" in shown

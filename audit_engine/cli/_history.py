@@ -135,7 +135,8 @@ def trend(map_id: str, db: str | None, fmt: str, output: str | None) -> None:
 def prune(map_id: str | None, keep_runs: int, db: str | None, dry_run: bool) -> None:
     """Delete old runs (and their findings), keeping the latest runs of every version."""
     with _open(db) as store:
-        n = store.prune(map_id, keep_runs, dry_run=dry_run)
+        out = store.prune(map_id, keep_runs, dry_run=dry_run)
     scope = f"map {map_id}" if map_id else "all maps"
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {n} run{'s' if n != 1 else ''} of {scope}; kept the latest {keep_runs} of each version")
+    click.echo(f"{verb} {out.runs} run{'s' if out.runs != 1 else ''} and {out.findings} finding"
+               f"{'s' if out.findings != 1 else ''} of {scope}; kept the latest {keep_runs} of each version")

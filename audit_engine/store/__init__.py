@@ -28,7 +28,7 @@ from .engine import describe, make_engine, normalize_url, parse_url, sqlite_path
 from .migrate import current_revision, ensure_schema
 from .writer import BatchHook, write_run
 
-__all__ = ["RecordOutcome", "Store", "normalize_url", "open_store", "record_results"]
+__all__ = ["PruneOutcome", "RecordOutcome", "Store", "normalize_url", "open_store", "record_results"]
 
 
 @dataclass
@@ -37,6 +37,15 @@ class RecordOutcome:
 
     warnings: list[str] = field(default_factory=list)
     run_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PruneOutcome:
+    """Rows deleted by a prune (or that a dry run would delete)."""
+
+    runs: int
+    findings: int
+    dry_run: bool = False
 
 
 class Store:
@@ -79,26 +88,29 @@ class Store:
         with translate(self.url):
             return with_retry(attempt)
 
-    def prune(self, map_id: str | None, keep_runs: int, dry_run: bool = False) -> int:
+    def prune(self, map_id: str | None, keep_runs: int, dry_run: bool = False) -> "PruneOutcome":
         """Delete all but the ``keep_runs`` latest runs of each version (with their findings),
-        in one transaction; the latest run of a version is always kept. Returns the count."""
+        in one transaction; the latest run of a version is always kept. Returns what was
+        (with ``dry_run``: what would be) deleted, as the database counted it."""
         if keep_runs < 1:
             raise StoreError("--keep-runs must be at least 1: the latest run of each version is always kept")
         from sqlmodel import col, delete
 
         from .models import FindingRow, RunRow
 
-        def attempt() -> int:
+        def attempt() -> PruneOutcome:
             with Session(self.engine) as s:
                 s.connection(execution_options={"write": True})
                 ids = queries.prunable_runs(s, map_id, keep_runs)
-                if ids and not dry_run:
-                    for start in range(0, len(ids), 500):
-                        chunk = ids[start:start + 500]
-                        s.exec(delete(FindingRow).where(col(FindingRow.run_pk).in_(chunk)))  # type: ignore[call-overload]
-                        s.exec(delete(RunRow).where(col(RunRow.id).in_(chunk)))  # type: ignore[call-overload]
-                    s.commit()
-                return len(ids)
+                if dry_run or not ids:
+                    return PruneOutcome(len(ids), queries.count_findings(s, ids), dry_run=dry_run)
+                runs = findings = 0
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start:start + 500]
+                    findings += s.exec(delete(FindingRow).where(col(FindingRow.run_pk).in_(chunk))).rowcount  # type: ignore[call-overload]
+                    runs += s.exec(delete(RunRow).where(col(RunRow.id).in_(chunk))).rowcount  # type: ignore[call-overload]
+                s.commit()
+                return PruneOutcome(runs, findings)
 
         with translate(self.url):
             return with_retry(attempt)

@@ -40,9 +40,13 @@ def parse_url(url: str) -> URL:
                          f"postgresql://user@host/dbname): {exc}") from None
 
 
+_SECRET_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "passfile")
+
+
 def describe(url: URL) -> str:
-    """The URL for messages, password hidden."""
-    return url.render_as_string(hide_password=True)
+    """The URL for messages, password hidden (also one given as a query parameter)."""
+    query = {k: ("***" if any(s in k.lower() for s in _SECRET_KEYS) else v) for k, v in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True)
 
 
 def sqlite_path(url: URL) -> str | None:

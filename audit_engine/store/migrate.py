@@ -9,6 +9,7 @@ this code (a revision it does not know) is refused with instructions, never touc
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -62,14 +63,36 @@ def _check_known(cfg: Config, current: str | None, url: URL) -> None:
             "to use this store, or pass another --db; nothing was changed")
 
 
-def ensure_schema(engine: Engine, url: URL, migrations_dir: Path | None = None) -> str:
-    """Upgrade the store at ``engine`` to head if it is behind; return the revision it is at."""
+OUR_TABLES = {"maps", "map_versions", "audit_runs", "findings", "alembic_version"}
+SHARED_ENV = "AUDIT_ENGINE_DB_SHARED"
+
+
+def _foreign_tables(conn: Connection) -> list[str]:
+    from sqlalchemy import inspect
+
+    return sorted(set(inspect(conn).get_table_names()) - OUR_TABLES)
+
+
+def ensure_schema(engine: Engine, url: URL, migrations_dir: Path | None = None, allow_shared: bool | None = None) -> str:
+    """Upgrade the store at ``engine`` to head if it is behind; return the revision it is at.
+
+    A new store is created only in an empty database (or one holding only audit-engine's
+    tables), unless ``allow_shared`` (or $AUDIT_ENGINE_DB_SHARED=1) says to share it.
+    """
     cfg = alembic_config(migrations_dir)
     head = head_revision(cfg)
     with engine.connect() as conn:
         current = current_revision(conn)
+        others = _foreign_tables(conn) if current is None else []
         conn.rollback()
     _check_known(cfg, current, url)
+    if allow_shared is None:
+        allow_shared = os.environ.get(SHARED_ENV, "").strip().lower() in ("1", "true", "yes")
+    if others and not allow_shared:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise StoreError(f"the database {describe(url)} already holds other tables ({shown}): audit-engine adds its "
+                         f"tables only to an empty database; use a database of its own, or set {SHARED_ENV}=1 to "
+                         "add them here; nothing was changed")
     if current == head:
         return head
     with engine.connect().execution_options(write=True) as conn:

@@ -191,3 +191,11 @@ def prunable_runs(s: Session, map_id: str | None, keep: int) -> list[int]:
     for ri in runs(s, map_id):  # oldest first
         by_version.setdefault(ri.version.id, []).append(ri)  # type: ignore[arg-type]
     return [ri.run.id for group in by_version.values() for ri in group[: max(0, len(group) - keep)]]  # type: ignore[misc]
+
+
+def count_findings(s: Session, run_pks: list[int]) -> int:
+    from sqlalchemy import func
+
+    if not run_pks:
+        return 0
+    return int(s.exec(select(func.count()).select_from(FindingRow).where(col(FindingRow.run_pk).in_(run_pks))).one())
