@@ -30,8 +30,9 @@ from yaml.events import (
 
 from .errors import Diagnostic, InputError, Location, MapError
 
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES = 50 * 1024 * 1024  # defaults; see limits.py
 MAX_DEPTH = 64
+MAX_VALUES = 1_500_000
 
 Path = tuple[str | int, ...]
 # Positions mirror the data. A scalar's position is the libyaml mark where it starts
@@ -165,23 +166,26 @@ def pydantic_problems(exc: Any, doc: "Document", what: str = "") -> list[Diagnos
     return sorted(set(out))
 
 
-def read_bytes(file: str, error: type[InputError] = MapError) -> bytes:
-    """The file's bytes; refuses files over ``MAX_BYTES`` before reading them."""
+def read_bytes(file: str, error: type[InputError] = MapError, max_bytes: int = MAX_BYTES) -> bytes:
+    """The file's bytes; refuses files over ``max_bytes`` before reading them."""
     here = Location(file, 1, 1)
     try:
         size = os.stat(file).st_size
-        if size > MAX_BYTES:
-            raise error(Diagnostic(here, f"the file is {size:,} bytes; the limit is {MAX_BYTES:,} (50 MB)"))
+        if size > max_bytes:
+            raise error(Diagnostic(here, f"the file is {size:,} bytes; the limit is {max_bytes:,} "
+                                         "(limits.max_file_bytes)"))
         with open(file, "rb") as f:
-            return f.read(MAX_BYTES + 1)
+            return f.read(max_bytes + 1)
     except OSError as e:
         raise error(Diagnostic(here, f"cannot read the file: {e.strerror or e}")) from None
 
 
-def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError) -> Document:
+def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError, max_bytes: int = MAX_BYTES,
+                max_values: int = MAX_VALUES, max_depth: int = MAX_DEPTH) -> Document:
     """Parse ``raw``; fatal problems raise ``error``, others are kept in ``problems``."""
-    if len(raw) > MAX_BYTES:
-        raise error(Diagnostic(Location(file, 1, 1), f"the input is larger than {MAX_BYTES:,} bytes (50 MB)"))
+    if len(raw) > max_bytes:
+        raise error(Diagnostic(Location(file, 1, 1), f"the input is larger than {max_bytes:,} bytes "
+                                                     "(limits.max_file_bytes)"))
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         raw.decode("utf-8")
@@ -190,7 +194,7 @@ def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError) -> Do
         raise error(Diagnostic(_offset_location(raw, e.start, file), msg)) from None
     if not raw.strip():
         raise error(Diagnostic(Location(file, 1, 1), _EMPTY))
-    builder = _Builder(file, error)
+    builder = _Builder(file, error, max_values, max_depth)
     try:
         doc = builder.build(raw)
     except yaml.MarkedYAMLError as e:
@@ -264,9 +268,11 @@ _NO_KEY, _DISCARD = object(), _Discard()
 class _Builder:
     """Turns libyaml's event stream into plain data and positions."""
 
-    def __init__(self, file: str, error: type[InputError]):
+    def __init__(self, file: str, error: type[InputError], max_values: int = 0, max_depth: int = 0):
         self.file = file
         self.error = error
+        self.max_values = max_values or MAX_VALUES
+        self.max_depth = max_depth or MAX_DEPTH
         self.problems: list[Diagnostic] = []
         self.bad_paths: list[Path] = []
         self.raw: dict[Any, str] = {}
@@ -354,6 +360,8 @@ class _Builder:
         root: Any = _NO_KEY
         root_pos: Pos = _START
         documents = 0
+        values_left = self.max_values
+        max_depth = self.max_depth
         plain_strings, plain = self.plain_strings, self.plain
         get_event = parser.get_event
         # Globals as locals: this loop runs once per YAML event.
@@ -390,8 +398,8 @@ class _Builder:
                 cont, kids, kpos, key, kmark, cpos = stack.pop()
             elif cls is MapStart or cls is SeqStart:
                 mark = ev.start_mark
-                if len(stack) >= MAX_DEPTH:
-                    self.problem(mark, f"the map is nested more than {MAX_DEPTH} levels deep")
+                if len(stack) >= max_depth:
+                    self.problem(mark, f"the file is nested more than {max_depth} levels deep (limits.max_depth)")
                     raise self.error(self.problems)
                 if ev.anchor is not None:
                     self.problem(mark, "YAML anchors (&name) are not allowed in these files", bad_value=True)
@@ -422,6 +430,12 @@ class _Builder:
             else:  # stream start, document end
                 continue
 
+            values_left -= 1
+            if values_left < 0:
+                mark = pos[0] if type_(pos) is tuple else pos
+                self.problem(mark, f"the file holds more than {self.max_values:,} values; the limit is "
+                                   f"{self.max_values:,} (limits.max_values); nothing was read past this point")
+                raise self.error(self.problems)
             # Attach the finished value (a scalar or a whole container) to its parent.
             if kpos is None:
                 if cont is None:

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from . import _gc
 from .engine.run import Engine, Evaluation
+from .errors import CapacityError
 from .facts import base_facts
 from .findings import Finding, build_findings, summarize
+from .limits import DEFAULT, Limits
 from .loader import LoadedMap, load_map
 from .packs.load import LoadedPack, build_program, load_packs, pack_error, resolve_params, select
 from .packs.program import CompileProblems, Program
@@ -64,6 +66,14 @@ class RuleSet:
         """Rules of the loaded packs that --only/--skip (or a config) left out."""
         return sorted(i for lp in self.packs for i in lp.skipped)
 
+    def notices(self) -> list[str]:
+        """What every report must say about this rule set: user packs that derive
+        built-in fact types (``extends:``), which can switch built-in rules off."""
+        return [f"pack '{pack}' adds its own derivations of the built-in fact type{'s' if len(types) > 1 else ''} "
+                f"{', '.join(types)} (extends:): built-in rules that look for the absence of "
+                f"{'these facts' if len(types) > 1 else 'this fact'} may not fire"
+                for pack, types in sorted(self.program.core_extensions.items())]
+
     def pack_versions(self) -> dict[str, str]:
         return {lp.pack.pack: lp.pack.version for lp in self.packs}
 
@@ -96,11 +106,11 @@ class AuditResult:
         return replace(self, findings=tuple(findings))
 
 
-def audit(loaded: LoadedMap, ruleset: RuleSet) -> AuditResult:
+def audit(loaded: LoadedMap, ruleset: RuleSet, limits: Limits = DEFAULT) -> AuditResult:
     """Audit one loaded (already validated) map."""
     start = time.perf_counter()
     with _gc.paused():
-        ev = ruleset.engine.evaluate(base_facts(loaded.map, ruleset.program.read_types()))
+        ev = ruleset.engine.evaluate(base_facts(loaded.map, ruleset.program.read_types()), limits=limits)
         findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
     return AuditResult(loaded, ruleset, tuple(findings), ev, time.perf_counter() - start)
 
@@ -111,7 +121,7 @@ def audit_file(path: str | Path, ruleset: RuleSet) -> AuditResult:
 
 def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path | None = None,
                use_waivers: bool = True, today: _dt.date | None = None,
-               max_waiver_days: int | None = None) -> list[AuditResult]:
+               max_waiver_days: int | None = None, limits: Limits = DEFAULT) -> list[AuditResult]:
     """Load and validate every map, then audit each and apply its waivers.
 
     ``waivers`` names the waiver file (default: ``audit-waivers.yaml`` beside each map,
@@ -119,10 +129,13 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
     """
     from .waivers import MAX_LIFETIME_DAYS, apply_waivers
 
-    loaded = [load_map(m) for m in maps]  # every map valid before anything runs
+    loaded = [load_map(m, limits) for m in maps]  # every map valid before anything runs
     out = []
     for lm in loaded:
-        result = audit(lm, ruleset)
+        try:
+            result = audit(lm, ruleset, limits)
+        except MemoryError:
+            raise CapacityError.out_of_memory() from None
         if use_waivers:
             result = apply_waivers(result, waivers, today=today,
                                    max_lifetime_days=MAX_LIFETIME_DAYS if max_waiver_days is None else max_waiver_days)

@@ -12,12 +12,15 @@ fail_on: high
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+if TYPE_CHECKING:  # pragma: no cover
+    from .limits import Limits
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from . import _yaml
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 CONFIG_NAME = "audit-engine.yaml"
 
@@ -31,7 +34,27 @@ class RunConfig(BaseModel):
     skip: list[StrictStr] = Field(default_factory=list)
     fail_on: Literal["critical", "high", "medium", "low", "none"] | None = None
     waivers: StrictStr | None = None
+    limits: dict[StrictStr, StrictInt] = Field(default_factory=dict)
     file: StrictStr | None = None
+
+    @field_validator("limits")
+    @classmethod
+    def _known_limits(cls, v: dict[str, int]) -> dict[str, int]:
+        from .limits import Limits
+
+        for name, value in v.items():
+            if name not in Limits.names():
+                hints = did_you_mean(name, Limits.names())
+                hint = f" (did you mean '{hints[0]}'?)" if hints else f"; the limits are {', '.join(Limits.names())}"
+                raise ValueError(f"unknown limit '{name}'{hint}")
+            if value < 1:
+                raise ValueError(f"limit '{name}' must be at least 1, got {value}")
+        return v
+
+    def limits_obj(self) -> "Limits":
+        from .limits import DEFAULT
+
+        return DEFAULT.with_overrides(self.limits)
 
     def pack_paths(self) -> list[str]:
         base = Path(self.file).parent if self.file else Path(".")

@@ -61,18 +61,21 @@ class InputError(AuditEngineError):
 
     kind = "input"
 
-    def __init__(self, diagnostics: Sequence[Diagnostic] | Diagnostic | str, file: str | None = None):
+    def __init__(self, diagnostics: Sequence[Diagnostic] | Diagnostic | str, file: str | None = None,
+                 note: str | None = None):
         if isinstance(diagnostics, str):
             diagnostics = [Diagnostic(Location(file or "<input>", 1, 1), diagnostics)]
         elif isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics: list[Diagnostic] = sorted(diagnostics)
+        self.note = note  # e.g. how many more problems were not shown
         super().__init__(self._render())
 
     def _render(self) -> str:
         n = len(self.diagnostics)
         head = f"{n} problem{'s' if n != 1 else ''} in {self.kind}"
-        return head + ":\n" + "\n".join(f"  {d}" for d in self.diagnostics)
+        tail = f"\n  ({self.note})" if self.note else ""
+        return head + ":\n" + "\n".join(f"  {d}" for d in self.diagnostics) + tail
 
 
 class MapError(InputError):
@@ -109,6 +112,12 @@ class EngineError(AuditEngineError):
 
 class CapacityError(EngineError):
     """The map is larger than a hard limit of the rule engine allows."""
+
+    @classmethod
+    def out_of_memory(cls) -> "CapacityError":
+        return cls("the audit ran out of memory (limits.max_memory_mb): a rule joins too many facts with each other "
+                   "(a pack with a weakly joined condition?), or the map is larger than the limit allows; no findings "
+                   "were produced")
 
 
 class StoreError(AuditEngineError):

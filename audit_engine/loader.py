@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from ._yaml import Document, Path, parse_bytes, path_str, read_bytes
 from . import _gc
 from .errors import Diagnostic, Location, MapError, did_you_mean
+from .limits import DEFAULT, Limits
 from .model import ENTITIES, FORMAT_VERSION, JourneyMap
 from .validate import check_data, format_message
 
@@ -40,51 +41,80 @@ class LoadedMap:
         return found or self.locations.get(("map", self.map.id)) or Location(self.file, 1, 1)
 
 
-def load_map(path: str | FsPath) -> LoadedMap:
+def load_map(path: str | FsPath, limits: Limits = DEFAULT) -> LoadedMap:
     """Read, validate and locate the journey map at ``path``; raise MapError on any problem."""
     file = str(path)
-    return _load(read_bytes(file), file)
+    return _load(read_bytes(file, max_bytes=limits.max_file_bytes), file, limits)
 
 
-def load_map_text(text: str, file: str = "<string>") -> LoadedMap:
+def load_map_text(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> LoadedMap:
     """Like :func:`load_map` for a map given as text (``file`` names it in messages)."""
-    return _load(text.encode("utf-8"), file)
+    return _load(text.encode("utf-8"), file, limits)
 
 
-def _load(raw: bytes, file: str) -> LoadedMap:
+def _load(raw: bytes, file: str, limits: Limits) -> LoadedMap:
     with _gc.paused():
-        return _load_unguarded(raw, file)
+        return _load_unguarded(raw, file, limits)
 
 
-def _load_unguarded(raw: bytes, file: str) -> LoadedMap:
-    doc = parse_bytes(raw, file)
+def _load_unguarded(raw: bytes, file: str, limits: Limits) -> LoadedMap:
+    doc = parse_bytes(raw, file, max_bytes=limits.max_file_bytes, max_values=limits.max_values,
+                      max_depth=limits.max_depth)
     data = doc.data
     fmt = data.get("format")
     if _is_int(fmt) and fmt != FORMAT_VERSION:
         # Another format may have another shape: its other errors would only be noise.
         raise MapError([*doc.problems, Diagnostic(doc.position(("format",)), f"format: {format_message(fmt)}")])
+    too_big = _size_problems(data, doc, limits)
+    if too_big:  # refused before anything expensive runs on it
+        raise MapError([*doc.problems, *too_big])
     problems = list(doc.problems)
     model: JourneyMap | None = None
     not_shown = 0
     try:
         model = JourneyMap.model_validate(data)
     except ValidationError as e:
-        shape, not_shown = _shape_problems(e, doc)
+        shape, not_shown = _shape_problems(e, doc, limits.max_problems)
         problems += shape
-    problems += check_data(data, doc)
+    references = check_data(data, doc, limits)
+    problems += references
     if problems or model is None:
-        raise MapError(_at_most(MAX_PROBLEMS, list(dict.fromkeys(problems)), not_shown))
+        shown, note = _at_most(limits.max_problems, list(dict.fromkeys(problems)), not_shown,
+                               bool(getattr(references, "truncated", False)))
+        raise MapError(shown, note=note)
     return LoadedMap(model, file, hashlib.sha256(raw).hexdigest(), _locations(model, doc))
 
 
-def _at_most(limit: int, problems: list[Diagnostic], not_shown: int = 0) -> list[Diagnostic]:
+def _size_problems(data: dict[str, Any], doc: Document, limits: Limits) -> list[Diagnostic]:
+    """Lists longer than the limits allow: each list of entities, each list of ids in them."""
+    out: list[Diagnostic] = []
+    for key, value in data.items():
+        if type(value) is not list:
+            continue
+        if len(value) > limits.max_entities:
+            out.append(Diagnostic(doc.position((key,)), f"{key}: {len(value):,} entries; the limit is "
+                                                        f"{limits.max_entities:,} (limits.max_entities)"))
+            continue
+        for i, item in enumerate(value):
+            if type(item) is not dict:
+                continue
+            for field, inner in item.items():
+                if type(inner) is list and len(inner) > limits.max_references:
+                    out.append(Diagnostic(doc.position((key, i, field)), f"{key}[{i}].{field}: {len(inner):,} "
+                                          f"entries; the limit is {limits.max_references:,} (limits.max_references)"))
+    return out
+
+
+def _at_most(limit: int, problems: list[Diagnostic], not_shown: int = 0,
+             uncounted: bool = False) -> tuple[list[Diagnostic], str | None]:
     """The first ``limit`` problems, by position, and a note saying how many more there are."""
-    if len(problems) <= limit and not not_shown:
-        return problems
+    if len(problems) <= limit and not not_shown and not uncounted:
+        return problems, None
     problems.sort()
     more = len(problems) - limit + not_shown if len(problems) > limit else not_shown
-    shown = problems[:limit]
-    return [*shown, Diagnostic(shown[-1].location, f"{more:,} more problems not shown")]
+    if uncounted:
+        return problems[:limit], f"further problems not shown: a file reports at most {limit:,} (limits.max_problems)"
+    return problems[:limit], f"{more:,} more problems not shown (limits.max_problems)"
 
 
 def _locations(m: JourneyMap, doc: Document) -> dict[tuple[str, str], Location]:
@@ -102,8 +132,8 @@ def _locations(m: JourneyMap, doc: Document) -> dict[tuple[str, str], Location]:
 # --- pydantic errors in plain language -----------------------------------------------
 
 
-def _shape_problems(error: ValidationError, doc: Document) -> tuple[list[Diagnostic], int]:
-    """Pydantic's errors in plain language (at most MAX_PROBLEMS), and how many more."""
+def _shape_problems(error: ValidationError, doc: Document, limit: int = MAX_PROBLEMS) -> tuple[list[Diagnostic], int]:
+    """Pydantic's errors in plain language (at most ``limit``), and how many more."""
     out: list[Diagnostic] = []
     not_shown = 0
     bad_paths = set(doc.bad_paths)
@@ -111,7 +141,7 @@ def _shape_problems(error: ValidationError, doc: Document) -> tuple[list[Diagnos
         loc: Path = tuple(e["loc"])
         if any(loc[:i] in bad_paths for i in range(len(loc) + 1)):
             continue  # already reported by the reader (alias, tag...)
-        if len(out) >= MAX_PROBLEMS:
+        if len(out) >= limit:
             not_shown += 1  # a hostile file: counted, not translated
             continue
         if e["type"] in ("missing", "extra_forbidden"):

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from ._yaml import Document, Path, path_str
 from .errors import Diagnostic, did_you_mean
+from .limits import DEFAULT, Limits
 from .model import ENTITIES, FORMAT_VERSION, JourneyMap, Ref
 
 # list key -> what one entry is called in messages
@@ -65,9 +66,9 @@ def format_message(value: Any) -> str:
     return f"unsupported format {value!r}: this engine reads format {FORMAT_VERSION}"
 
 
-def check_data(data: dict[str, Any], doc: Document) -> list[Diagnostic]:
+def check_data(data: dict[str, Any], doc: Document, limits: Limits = DEFAULT) -> list[Diagnostic]:
     """Like :func:`check_references`, on plain (possibly invalid) map data."""
-    return _Checker(data, doc).run()
+    return _Checker(data, doc, limits).run()
 
 
 def _entries(value: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -86,15 +87,27 @@ def _owners(data: dict[str, Any], owner: tuple[str, ...]) -> list[tuple[Path, di
     return [((top, i, inner, j), sub) for i, item in _entries(data.get(top)) for j, sub in _entries(item.get(inner))]
 
 
+class Problems(list):
+    """Problems found; ``truncated`` when the search stopped at the limit."""
+
+    truncated = False
+
+
+class _Enough(Exception):
+    """More problems than a file reports: stop looking."""
+
+
 class _Checker:
-    def __init__(self, data: dict[str, Any], doc: Document):
-        self.data, self.doc = data, doc
+    def __init__(self, data: dict[str, Any], doc: Document, limits: Limits = DEFAULT):
+        self.data, self.doc, self.limits = data, doc, limits
         self.out: list[Diagnostic] = []
         self.suggestions_left = _MAX_SUGGESTIONS
         # list key -> id -> path of the entry that first defines it
         self.ids: dict[str, dict[str, Path]] = {key: {} for key in LISTS}
 
     def report(self, path: Path, message: str) -> None:
+        if len(self.out) > self.limits.max_problems:
+            raise _Enough
         self.out.append(Diagnostic(self.doc.position(path), f"{path_str(path)}: {message}"))
 
     def line(self, path: Path) -> int:
@@ -104,10 +117,15 @@ class _Checker:
         fmt = self.data.get("format")
         if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT_VERSION:
             self.out.append(Diagnostic(self.doc.position(("format",)), f"format: {format_message(fmt)}"))
-        self.collect_ids()
-        self.check_namespaces()
-        self.check_refs()
-        self.check_cycles()
+        try:
+            self.collect_ids()
+            self.check_namespaces()
+            self.check_refs()
+            self.check_cycles()
+        except _Enough:  # more problems than a file reports: say so, without counting them all
+            out = Problems(self.out)
+            out.truncated = True
+            return out
         return self.out
 
     def collect_ids(self) -> None:
@@ -138,7 +156,11 @@ class _Checker:
                                             "systems and touchpoints share one namespace, rename one")
 
     def suggest(self, word: str, choices: Iterable[str]) -> str:
+        """A "did you mean", within a budget: 200 per file, and none among very many ids."""
         if self.suggestions_left <= 0:
+            return ""
+        choices = list(choices)
+        if len(choices) > self.limits.max_suggestion_candidates:
             return ""
         self.suggestions_left -= 1
         hits = did_you_mean(word, choices)
@@ -150,7 +172,9 @@ class _Checker:
         return {id_ for k in kinds for id_ in self.ids[k]}
 
     def dangling(self, path: Path, value: str, kinds: tuple[str, ...], noun: str) -> None:
-        hint = self.suggest(value, [c for k in kinds for c in self.ids[k]])
+        size = sum(len(self.ids[k]) for k in kinds)
+        hint = "" if self.suggestions_left <= 0 or size > self.limits.max_suggestion_candidates else \
+            self.suggest(value, [c for k in kinds for c in self.ids[k]])
         if len(kinds) == 1:
             self.report(path, f"unknown {noun} {value!r}{hint}")
         else:

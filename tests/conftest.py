@@ -4,8 +4,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 # Waiver expiry depends on today's date: the suite audits as of a fixed day, whenever it runs.
 os.environ.setdefault("AUDIT_ENGINE_TODAY", "2026-12-01")
@@ -33,3 +35,28 @@ def ruleset():
     from audit_engine.audit import RuleSet
 
     return RuleSet.load()
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Packs refuse YAML aliases: write shared values out."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def write_pack(tmp_path: Path, pack: dict[str, Any], name: str = "pack.yaml") -> str:
+    """Write a terse pack (rules without prose) with the fields the schema requires."""
+    for d in pack.get("derive", []):
+        d.setdefault("because", f"derived by {d['id']}")
+    for r in pack.get("rules", []):
+        r.setdefault("title", f"regression rule {r['id']}")
+        r.setdefault("severity", "info")
+        r.setdefault("citation", "none")
+        r.setdefault("rationale", "a regression test of the engine wrapper")
+        r.setdefault("remediation", "nothing to do")
+        r.setdefault("message", "{" + r["subject"] + "} matched")
+        r.setdefault("examples", {"fires": [{"name": "x", "map": {}}], "passes": [{"name": "y", "map": {}}]})
+    pack = {"version": "1.0.0", "title": "regression pack", **pack}
+    path = tmp_path / name
+    path.write_text(yaml.dump(pack, Dumper=_NoAliases, sort_keys=False), encoding="utf-8")
+    return str(path)

@@ -138,6 +138,7 @@ def test_touchpoint_shards_agree_with_the_reference(m: dict[str, Any], shard: in
 
 SYNTHETIC = r"""
 pack: synthetic-ops
+allow_cross_products: true  # checkpoints x trainings compared with lt: an operator test on small maps
 version: 1.0.0
 title: Every operator of the pack language, for differential tests
 parameters:

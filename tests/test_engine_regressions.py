@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +42,7 @@ from audit_engine.errors import PackError, CapacityError, EngineError  # noqa: E
 from audit_engine.facts import Fact, base_facts  # noqa: E402
 from audit_engine.findings import build_findings  # noqa: E402
 from audit_engine.loader import LoadedMap, load_map_text  # noqa: E402
+from conftest import write_pack  # noqa: E402
 
 SHIPPED = reference.shipped_packs()
 SHIPPED_PARAMS = reference.default_params(SHIPPED)
@@ -81,24 +81,6 @@ def raw(code: str, timeout: int = 120) -> Any:
                        timeout=timeout)
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def write_pack(tmp_path: Path, pack: dict[str, Any], name: str = "pack.yaml") -> str:
-    """Write a terse pack (rules without prose) with the fields the schema requires."""
-    for d in pack.get("derive", []):
-        d.setdefault("because", f"derived by {d['id']}")
-    for r in pack.get("rules", []):
-        r.setdefault("title", f"regression rule {r['id']}")
-        r.setdefault("severity", "info")
-        r.setdefault("citation", "none")
-        r.setdefault("rationale", "a regression test of the engine wrapper")
-        r.setdefault("remediation", "nothing to do")
-        r.setdefault("message", "{" + r["subject"] + "} matched")
-        r.setdefault("examples", {"fires": [{"name": "x", "map": {}}], "passes": [{"name": "y", "map": {}}]})
-    pack = {"version": "1.0.0", "title": "regression pack", **pack}
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(pack, sort_keys=False), encoding="utf-8")
-    return str(path)
 
 
 def reference_findings(packs: list, facts: Iterable[Fact], params: dict[str, int] | None = None) -> set[tuple[str, str]]:
@@ -501,7 +483,7 @@ def test_a_real_error_303_is_a_capacity_error(tmp_path: Path, phi_map: LoadedMap
 
 
 def _absent_join_pack(tmp_path: Path) -> str:
-    return write_pack(tmp_path, {"pack": "absent-join", "rules": [
+    return write_pack(tmp_path, {"pack": "absent-join", "allow_cross_products": True, "rules": [
         {"id": "ABS-001", "subject": "c.id", "subject_kind": "checkpoint", "when": [
             {"fact": "checkpoint", "as": "c"},
             {"fact": "training", "as": "tr", "where": {"refresher_days": {"lt": {"ref": "c.timeline_days"}}}}]},
@@ -535,7 +517,7 @@ def test_an_absent_join_operand_follows_the_documented_semantics(tmp_path: Path)
 
 
 def _join_order_pack(tmp_path: Path) -> str:
-    return write_pack(tmp_path, {"pack": "join-order", "rules": [
+    return write_pack(tmp_path, {"pack": "join-order", "allow_cross_products": True, "rules": [
         {"id": "ORD-001", "subject": "f.id", "subject_kind": "flow", "when": [
             {"fact": "flow", "as": "f"},
             {"fact": "checkpoint", "as": "c",

@@ -73,9 +73,11 @@ def ruleset_options(fn: Callable) -> Callable:
                 params: tuple[str, ...], config_file: str | None, **kwargs: Any) -> Any:
         from ..audit import RuleSet
         from ..config import find_config
+        from ..limits import cap_memory
 
         maps = [m for m in kwargs.get("maps", ()) or ()] or [kwargs[k] for k in ("map_file",) if kwargs.get(k)]
         cfg = find_config(config_file, [str(m) for m in maps])
+        cap_memory(cfg.limits_obj())
         merged = {**cfg.params, **parse_params(params)}
         ruleset = RuleSet.load(extra_packs=[*cfg.pack_paths(), *packs], only=[*cfg.only, *only],
                                skip=[*cfg.skip, *skip], params=merged)

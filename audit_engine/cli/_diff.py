@@ -10,12 +10,12 @@ from . import cli
 from ._common import Choice, ruleset_options, write_output
 
 
-def _side(arg: str, ruleset, db: str | None, waivers: str | None):
+def _side(arg: str, ruleset, db: str | None, config):
     """(map id, version, findings) of a map file (its waivers applied), or of a stored version."""
     if os.path.exists(arg) or "@" not in arg:
         from ..audit import run_audits
 
-        [result] = run_audits([arg], ruleset, waivers)
+        [result] = run_audits([arg], ruleset, config.waivers_path(), limits=config.limits_obj())
         return result.map_id, result.version, list(result.findings)
     from ..store import open_store
     from ._audit import default_db
@@ -37,8 +37,8 @@ def diff(old: str, new: str, fmt: str, output: str | None, db: str | None, rules
     from .. import diff as d
     from ..errors import UsageError
 
-    old_id, old_v, old_f = _side(old, ruleset, db, config.waivers_path())
-    new_id, new_v, new_f = _side(new, ruleset, db, config.waivers_path())
+    old_id, old_v, old_f = _side(old, ruleset, db, config)
+    new_id, new_v, new_f = _side(new, ruleset, db, config)
     if old_id != new_id:
         raise UsageError(f"these are two different maps ('{old_id}' and '{new_id}'); a diff compares versions of one map")
     stored = [arg for arg in (old, new) if "@" in arg and not os.path.exists(arg)]

@@ -12,19 +12,28 @@ from ._common import write_output
 
 @cli.command()
 @click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(maps: tuple[str, ...]) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Run configuration (its limits apply); default: audit-engine.yaml beside the first map.")
+def validate(maps: tuple[str, ...], config_file: str | None) -> None:
     """Check journey maps against the format; report every problem with file:line:column."""
+    from ..config import find_config
     from ..errors import MapError
+    from ..limits import cap_memory
     from ..loader import load_map
+
+    limits = find_config(config_file, list(maps)).limits_obj()
+    cap_memory(limits)
 
     problems: list[str] = []
     for m in maps:
         try:
-            lm = load_map(m)
+            lm = load_map(m, limits)
             click.echo(f"{m}: ok (map {lm.map.id} version {lm.map.version}, "
                        f"{len(lm.map.touchpoints)} touchpoints)")
         except MapError as exc:
             problems.extend(str(d) for d in exc.diagnostics)
+            if exc.note:
+                problems.append(f"{m}: {exc.note}")
     if problems:
         for p in problems:
             click.echo(p, err=True)

@@ -51,6 +51,8 @@ _ERRORS = {
 
 
 def _engine_error(exc: Exception, what: str) -> EngineError:
+    if isinstance(exc, MemoryError):
+        return CapacityError.out_of_memory()
     text = str(exc)
     code = next((c for c in _ERRORS if f"error code: {c}" in text), None)
     detail = _ERRORS.get(code, text) if code else text
@@ -99,9 +101,11 @@ class Session:
         raw = self.assert_fragments([fragment(f) for f in facts])
         return [a for a in json.loads("[" + ",".join(raw) + "]") if OPEN_RULE not in a] if raw else []
 
-    def assert_fragments(self, fragments: list[str]) -> list[str]:
+    def assert_fragments(self, fragments: list[str], budget: int | None = None) -> list[str]:
         """Assert facts serialised by :func:`fragment` and run every activation they cause;
-        returns each activation's raw JSON (``{rule_name: {alias: fact}}``)."""
+        returns each activation's raw JSON (``{rule_name: {alias: fact}}``). Past
+        ``budget`` activations it stops early (the caller refuses the run; the state is
+        then unusable)."""
         if not fragments:
             return []
         head = '{"sid":"' + self.sid + '",'
@@ -118,7 +122,7 @@ class Session:
             if result:
                 fired.append(result[1])
                 nxt = _dre.complete_and_start_action(self._handle, state)
-                while nxt:
+                while nxt and (budget is None or len(fired) <= budget):
                     fired.append(nxt)
                     nxt = _dre.complete_and_start_action(self._handle, state)
         except Exception as exc:

@@ -19,7 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from ..errors import CapacityError
 from ..facts import ANCHOR, Fact
+from ..limits import DEFAULT, Limits
 from ..packs.program import FieldRef, Program
 from . import _durable
 from ._fnv import FactIds
@@ -27,6 +29,7 @@ from ._plan import Plan, plan
 from ._translate import LATE_PHASE_TYPE, PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Translation, engine_field, translate
 
 SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
+ASSERT_CHUNK = 5000  # facts per call into the engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +79,17 @@ class Engine:
     def handle(self) -> int:
         return _durable.ruleset_handle(self.name, self.translation.ruleset)
 
-    def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
+    def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS,
+                 limits: Limits = DEFAULT) -> Evaluation:
         if shard_touchpoints < 1:
             raise ValueError("shard_touchpoints must be at least 1")
-        return _Run(self, shard_touchpoints).run(facts)
+        return _Run(self, shard_touchpoints, limits).run(facts)
 
 
-def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
+def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS,
+             limits: Limits = DEFAULT) -> Evaluation:
     """Evaluate ``program`` (prepared anew) over ``facts``."""
-    return Engine(program).evaluate(facts, shard_touchpoints)
+    return Engine(program).evaluate(facts, shard_touchpoints, limits)
 
 
 class _State:
@@ -97,8 +102,11 @@ class _State:
 
 
 class _Run:
-    def __init__(self, engine: Engine, shard_touchpoints: int):
+    def __init__(self, engine: Engine, shard_touchpoints: int, limits: Limits = DEFAULT):
         self.e = engine
+        self.limits = limits
+        self.activations = 0
+        self.derived = 0
         self.p = engine.program
         self.plan = engine.plan
         self.shard_size = shard_touchpoints
@@ -226,15 +234,23 @@ class _Run:
             if not batch:
                 return
             asserted.update(batch)
-            fired = state.session.assert_fragments([self._fragment(i) for i in batch])
-            self.ev.rounds += 1
-            pending = self._collect(fired)
+            pending = []
+            for start in range(0, len(batch), ASSERT_CHUNK):  # so the activation limit bites early
+                fired = state.session.assert_fragments([self._fragment(i) for i in batch[start:start + ASSERT_CHUNK]],
+                                                       self.limits.max_activations - self.activations)
+                self.ev.rounds += 1
+                pending += self._collect(fired)
 
     def _collect(self, raw: list[str]) -> list[int]:
         """Matches and derived facts of a batch's activations (raw JSON, parsed at once);
         returns the new facts."""
         if not raw:
             return []
+        self.activations += len(raw)
+        if self.activations > self.limits.max_activations:
+            raise CapacityError(f"the rules activated more than {self.limits.max_activations:,} times on this map "
+                                "(limits.max_activations): a rule joins too many facts with each other (a pack "
+                                "with an unjoined or weakly joined condition?); no findings were produced")
         new_facts: list[int] = []
         index, facts, ev = self.index, self.ev.facts, self.ev
         global_types = self.plan.global_types
@@ -258,6 +274,10 @@ class _Run:
                 ev.justifications.setdefault(idx, []).append(match)
                 if new:
                     new_facts.append(idx)
+                    self.derived += 1
+                    if self.derived > self.limits.max_derived_facts:
+                        raise CapacityError(f"the rules derived more than {self.limits.max_derived_facts:,} facts from "
+                                            "this map (limits.max_derived_facts); no findings were produced")
                     if self.in_shard and ftype in global_types:
                         self.to_global.append(idx)
         return new_facts

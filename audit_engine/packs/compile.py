@@ -9,6 +9,7 @@ What the compiler checks, so that a pack means exactly one thing:
 * **Stratified negation.** Every fact type gets a stratum (base facts 0; a derived type
   sits at or above everything its derivations use, and strictly above what they
   negate); packs whose negations go through recursion are rejected.
+* **No cross products, no silent changes to built-in facts** (``_guards``).
 * **Joins that can be evaluated.** A test against ``{ref: a.f}`` other than equality
   holds only when both fields are set; inside ``not:`` such a ref must name a field
   every fact of its type has (rules/README.md).
@@ -26,6 +27,7 @@ from typing import Any, Iterable
 from .._template import placeholders
 from ..errors import did_you_mean
 from ..facts import BASE_FACT_TYPES, FactType
+from ._guards import core_extensions, cross_products
 from .program import (
     Body,
     CompileProblems,
@@ -369,8 +371,9 @@ def _iter_bodies(pack: Pack) -> Iterable[tuple[str, str, Any, int, list, tuple]]
             yield "check", r.id, r, j, body, ("rules", i, key) + ((j,) if r.when is None else ())
 
 
-def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
-    """Compile ``packs`` with resolved ``params`` (defaults already applied).
+def compile_packs(packs: list[Pack], params: dict[str, int], builtin: frozenset[str] = frozenset()) -> Program:
+    """Compile ``packs`` with resolved ``params`` (defaults already applied); ``builtin``
+    names the built-in packs (whose derived types user packs may only extend explicitly).
 
     Raises :class:`CompileProblems` listing every semantic problem found.
     """
@@ -425,10 +428,13 @@ def compile_packs(packs: list[Pack], params: dict[str, int]) -> Program:
                                             f"'{name}' has no field '{field_name}'"))
             fact_docs[name] = doc
             types[name] = dataclasses.replace(ftype, doc=doc.doc)
+    problems += cross_products(bodies, frozenset(p.pack for p in packs if p.allow_cross_products))
+    extensions, extension_problems = core_extensions(packs, builtin)
+    problems += extension_problems
     if problems:
         raise CompileProblems(problems)
     program = Program(tuple(packs), dict(params), {**BASE_FACT_TYPES, **types}, strata, bodies, rules, derivations,
-                      grades, fact_docs=fact_docs)
+                      grades, fact_docs=fact_docs, core_extensions=extensions)
     program.rule_digests = _rule_digests(program)
     program.digest = digest_of({"rules": program.rule_digests, "params": params,
                                 "packs": [(p.pack, p.version) for p in packs],

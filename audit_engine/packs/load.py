@@ -155,7 +155,7 @@ def resolve_params(packs: list[LoadedPack], overrides: Mapping[str, object]) -> 
 def build_program(packs: list[LoadedPack], params: Mapping[str, int]) -> Program:
     """Compile, mapping every problem to file:line:column in its pack."""
     try:
-        return compile_packs([lp.pack for lp in packs], dict(params))
+        return compile_packs([lp.pack for lp in packs], dict(params), frozenset(lp.pack.pack for lp in packs if lp.builtin))
     except CompileProblems as exc:
         raise pack_error(packs, exc.problems) from None
 

@@ -144,6 +144,7 @@ class Program:
     fact_docs: dict[str, Any] = field(default_factory=dict)  # derived type -> FactDoc (doc, missing)
     digest: str = ""
     rule_digests: dict[str, str] = field(default_factory=dict)
+    core_extensions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # user pack -> built-in types it derives
 
     @property
     def max_stratum(self) -> int:

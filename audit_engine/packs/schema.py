@@ -270,6 +270,13 @@ class Pack(_Strict):
     derive: list[Derivation] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     retired: list[RetiredRule] = Field(default_factory=list)
+    allow_cross_products: StrictBool = Field(
+        False, description="Accept rules whose conditions are not all joined by equality (every combination of their "
+        "facts is matched). Only for fact types known to stay small; the run-time limits still apply.")
+    extends: list[Annotated[str, Field(pattern=NAME)]] = Field(
+        default_factory=list, description="Built-in derived fact types this pack adds derivations to. Deriving more "
+        "of a built-in fact can switch built-in rules off, so it is refused unless the type is listed here; every "
+        "report then names the pack and the types.")
 
     @field_validator("rules")
     @classmethod

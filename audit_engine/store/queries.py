@@ -168,7 +168,10 @@ def trend(s: Session, map_id: str, retired: dict[str, tuple[str, ...]] | None = 
         cur = fps[ri.run.id]
         change = rule_change(prev_run, ri.run, retired) if prev_run is not None else None
         new, resolved = cur - prev, prev - cur
-        by_rules = (lambda fs: sum(1 for fp in fs if change.cause(rule_of[fp]) != MAP)) if change else (lambda fs: 0)
+
+        def by_rules(fs: set[str], change=change) -> int:
+            return sum(1 for fp in fs if change.cause(rule_of[fp]) != MAP) if change else 0
+
         versions.append({"version": label, "audited_at": ri.at.isoformat(), **_counts(ri.run),
                          "new": len(new), "resolved": len(resolved),
                          "new_by_rule_set": by_rules(new), "resolved_by_rule_set": by_rules(resolved),
