@@ -162,7 +162,8 @@ def pydantic_problems(exc: Any, doc: "Document", what: str = "") -> list[Diagnos
         if e["type"] == "extra_forbidden":
             out.append(Diagnostic(doc.key_position(loc), f"unknown key '{loc[-1]}'"))
         else:
-            out.append(Diagnostic(doc.position(loc), f"{name}: {e['msg']}" if name else e["msg"]))
+            msg = str(e["msg"]).removeprefix("Value error, ")  # our validators' own words
+            out.append(Diagnostic(doc.position(loc), f"{name}: {msg}" if name else msg))
     return sorted(set(out))
 
 

@@ -127,7 +127,7 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
     ``waivers`` names the waiver file (default: ``audit-waivers.yaml`` beside each map,
     if present); ``use_waivers=False`` leaves every finding unwaived.
     """
-    from .waivers import MAX_LIFETIME_DAYS, apply_waivers
+    from .waivers import MAX_LIFETIME_DAYS, apply_waivers, with_map_mismatches
 
     loaded = [load_map(m, limits) for m in maps]  # every map valid before anything runs
     out = []
@@ -140,4 +140,4 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
             result = apply_waivers(result, waivers, today=today,
                                    max_lifetime_days=MAX_LIFETIME_DAYS if max_waiver_days is None else max_waiver_days)
         out.append(result)
-    return out
+    return with_map_mismatches(out, today) if use_waivers else out

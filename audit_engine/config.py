@@ -35,6 +35,7 @@ class RunConfig(BaseModel):
     fail_on: Literal["critical", "high", "medium", "low", "none"] | None = None
     waivers: StrictStr | None = None
     limits: dict[StrictStr, StrictInt] = Field(default_factory=dict)
+    waiver_max_days: StrictInt = Field(365, ge=1, le=3650, description="The longest a waiver may run from today.")
     file: StrictStr | None = None
 
     @field_validator("limits")
@@ -47,8 +48,9 @@ class RunConfig(BaseModel):
                 hints = did_you_mean(name, Limits.names())
                 hint = f" (did you mean '{hints[0]}'?)" if hints else f"; the limits are {', '.join(Limits.names())}"
                 raise ValueError(f"unknown limit '{name}'{hint}")
-            if value < 1:
-                raise ValueError(f"limit '{name}' must be at least 1, got {value}")
+            lowest = 0 if name == "max_memory_mb" else 1  # 0: no memory cap
+            if value < lowest:
+                raise ValueError(f"limit '{name}' must be at least {lowest}, got {value}")
         return v
 
     def limits_obj(self) -> "Limits":

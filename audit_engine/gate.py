@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from . import _yaml
+from . import severity as sev
 from .errors import ConfigError, Diagnostic, did_you_mean
 from .findings import SEVERITY_ORDER, Finding
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .packs.program import Program
     from .audit import AuditResult
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
@@ -181,8 +183,27 @@ def evaluate_gate(result: "AuditResult", policy: GatePolicy, baseline_findings: 
                         f"{state}): it matches no finding of this map version; remove it")
     if policy.is_empty():
         warnings.append("the gate policy sets no condition, so the gate always passes")
+    else:
+        blind = cannot_fail(policy, result.ruleset.program)
+        if blind:
+            warnings.append(blind)
     return GateOutcome(passed=not failures, failures=failures, warnings=warnings, new=new, map_id=result.map_id,
                        version=result.version, file=result.loaded.file, baseline=baseline_label, policy=policy)
+
+
+def cannot_fail(policy: GatePolicy, program: "Program") -> str | None:
+    """Why ``policy`` can never fail with the rules of ``program``, or None."""
+    if policy.expired_waivers == "fail":
+        return None
+    possible = {rule.severity for _, rule in program.rules.values()}
+    possible |= {g.severity for grades in program.grades.values() for g in grades}
+    thresholds = [s for s in (policy.fail_on, *policy.max_new, *policy.max_total) if s and s != "none"]
+    if not thresholds or any(sev.at_or_above(p, t) for p in possible for t in thresholds):
+        return None
+    top = sev.highest(possible)
+    lowest = max(thresholds, key=sev.RANK.__getitem__)
+    found = "no rule runs" if top is None else f"the most severe finding the rules of this run can report is {top}"
+    return f"the gate cannot fail: it looks for findings at {lowest} or above, and {found} (check --only/--skip)"
 
 
 # --------------------------------------------------------------------------- rendering

@@ -62,7 +62,7 @@ def _load_unguarded(raw: bytes, file: str, limits: Limits) -> LoadedMap:
                       max_depth=limits.max_depth)
     data = doc.data
     fmt = data.get("format")
-    if _is_int(fmt) and fmt != FORMAT_VERSION:
+    if (_is_int(fmt) and fmt != FORMAT_VERSION) or isinstance(fmt, float):
         # Another format may have another shape: its other errors would only be noise.
         raise MapError([*doc.problems, Diagnostic(doc.position(("format",)), f"format: {format_message(fmt)}")])
     too_big = _size_problems(data, doc, limits)

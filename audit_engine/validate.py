@@ -63,6 +63,9 @@ def check_references(m: JourneyMap, doc: Document) -> list[Diagnostic]:
 
 
 def format_message(value: Any) -> str:
+    if isinstance(value, float):  # `format: 1.0` or `1.1`: a revision is not a format
+        return (f"unsupported format {value!r}: this engine reads format {FORMAT_VERSION}, written as the whole "
+                f"number {FORMAT_VERSION} (maps of every revision of the format say `format: {FORMAT_VERSION}`)")
     return f"unsupported format {value!r}: this engine reads format {FORMAT_VERSION}"
 
 

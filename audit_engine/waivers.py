@@ -160,6 +160,7 @@ class WaiverEntry:
     reason: str
     line: int
     expired: bool = False
+    note: str | None = None  # why a stale waiver is stale, when it is not the plain case
 
     @classmethod
     def of(cls, w: Waiver, finding: "Finding | None" = None, expired: bool = False) -> "WaiverEntry":
@@ -175,12 +176,15 @@ class WaiverEntry:
         out.update({"owner": self.owner, "expires": self.expires, "reason": self.reason, "line": self.line})
         if self.expired:
             out["expired"] = True
+        if self.note:
+            out["note"] = self.note
         return out
 
     def describe(self) -> str:
         """``HDF-009 view-results (owner x, expires 2027-03-31, line 4)``."""
         target = self.subject or self.fingerprint or ""
-        return f"{self.rule_id} {target} (owner {self.owner}, expires {self.expires}, line {self.line})"
+        note = f": {self.note}" if self.note else ""
+        return f"{self.rule_id} {target} (owner {self.owner}, expires {self.expires}, line {self.line}){note}"
 
 
 @dataclass(frozen=True)
@@ -311,8 +315,9 @@ def apply_waivers(result: "AuditResult", path: str | Path | None, today: _dt.dat
             continue
         if (w.expires - today).days > max_lifetime_days:
             problems.append(Diagnostic(w.location, f"the waiver for {w.target()} runs until {w.expires.isoformat()}, "
-                                                   f"more than {max_lifetime_days} days from today; accepted risks "
-                                                   "are reviewed at least yearly: set an earlier expiry"))
+                                                   f"more than {max_lifetime_days} days from today (waiver_max_days); "
+                                                   "an accepted risk is reviewed again within that time: set an "
+                                                   "earlier expiry"))
             continue
         normalised.append(replace(w, rule_id=rule_id))
     if problems:
@@ -352,20 +357,28 @@ def apply_waivers(result: "AuditResult", path: str | Path | None, today: _dt.dat
     return replace(result, findings=tuple(findings), waivers=waiver_report, other_map_waivers=tuple(unknown_maps))
 
 
-def stale_map_waivers(results: Iterable["AuditResult"]) -> list[tuple[Waiver, list[str]]]:
-    """Waivers whose ``map`` names none of the audited maps, with "did you mean" ids.
+def with_map_mismatches(results: Iterable["AuditResult"], today: _dt.date | None = None) -> list["AuditResult"]:
+    """The results, each waiver report listing as stale the waivers of its file whose
+    ``map`` names none of the maps audited together (with "did you mean").
 
     A waiver file often covers several maps of a folder, so a waiver for another map is
     normal while auditing one; it is stale only when no map audited together matches it.
     """
     results = list(results)
-    ids = {r.map_id for r in results}
-    out: list[tuple[Waiver, list[str]]] = []
-    seen: set[tuple] = set()
+    ids = sorted({r.map_id for r in results})
+    today = today or clock.today()
+    out = []
     for r in results:
+        if r.waivers is None:
+            out.append(r)
+            continue
+        extra = []
         for w in r.other_map_waivers:
-            key = (w.file, w.line)
-            if w.map not in ids and key not in seen:
-                seen.add(key)
-                out.append((w, did_you_mean(w.map, sorted(ids))))
+            if w.map in ids:
+                continue
+            hints = did_you_mean(w.map, ids)
+            note = f"map '{w.map}' is none of the maps audited ({', '.join(ids)})" + (
+                f"; did you mean '{hints[0]}'?" if hints else "")
+            extra.append(replace(WaiverEntry.of(w, expired=not w.active(today)), note=note))
+        out.append(replace(r, waivers=replace(r.waivers, stale=r.waivers.stale + tuple(extra))) if extra else r)
     return out

@@ -55,7 +55,8 @@ def write_pack(tmp_path: Path, pack: dict[str, Any], name: str = "pack.yaml") ->
         r.setdefault("rationale", "a regression test of the engine wrapper")
         r.setdefault("remediation", "nothing to do")
         r.setdefault("message", "{" + r["subject"] + "} matched")
-        r.setdefault("examples", {"fires": [{"name": "x", "map": {}}], "passes": [{"name": "y", "map": {}}]})
+        r.setdefault("examples", {"fires": [{"name": "x", "subjects": ["x"], "map": {}}],
+                                  "passes": [{"name": "y", "map": {}}]})
     pack = {"version": "1.0.0", "title": "regression pack", **pack}
     path = tmp_path / name
     path.write_text(yaml.dump(pack, Dumper=_NoAliases, sort_keys=False), encoding="utf-8")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import CONFORMANCE, ROOT
 
@@ -139,7 +140,8 @@ def test_rules_test_fails_readably_on_a_wrong_example(cli, tmp_path: Path) -> No
                                                                             "subjects: [nope]")
     for i in range(1, 20):
         pack = pack.replace(f"id: HDF-{i:03d}", f"id: MYH-{i:03d}")
-    (tmp_path / "mine.yaml").write_text(pack)
+    derived = sorted({d["fact"] for d in yaml.safe_load(pack).get("derive", [])})  # the copy derives them again
+    (tmp_path / "mine.yaml").write_text(pack + f"extends: {derived}\n")
     p = cli("rules", "test", str(tmp_path / "mine.yaml"))
     assert p.returncode == 1
     assert "FAIL  MYH-001" in p.stdout and "expected ['nope'], got ['lab-feed', 'to-crm']" in p.stdout
@@ -152,10 +154,25 @@ def test_broken_user_pack_is_exit_2_with_position(cli, tmp_path: Path) -> None:
         "    severity: high\n    subject: t.id\n    subject_kind: touchpoint\n    citation: none\n"
         "    rationale: because this is a test of errors\n    remediation: fix the pack please\n"
         "    when:\n      - {fact: touchpiont, as: t}\n    message: hi\n"
-        "    examples: {fires: [{name: a, map: {}}], passes: [{name: b, map: {}}]}\n")
+        "    examples: {fires: [{name: a, subjects: [x], map: {}}], passes: [{name: b, map: {}}]}\n")
     p = cli("audit", PORTAL_V1, "--no-store", "--pack", str(tmp_path / "p.yaml"))
     assert p.returncode == 2
     assert f"{tmp_path / 'p.yaml'}:14:" in p.stderr and "did you mean 'touchpoint'" in p.stderr
+
+
+def test_rules_test_refuses_examples_that_cannot_fail(cli, tmp_path: Path) -> None:
+    """A fires example without subjects would pass when the rule reports nothing."""
+    (tmp_path / "p.yaml").write_text(
+        "pack: weak\nversion: 1.0.0\ntitle: Weak\nrules:\n  - id: WEAK-001\n    title: A weak example\n"
+        "    severity: low\n    subject: t.id\n    subject_kind: touchpoint\n    citation: none\n"
+        "    rationale: because this is a test of examples\n    remediation: fix the pack please\n"
+        "    when:\n      - {fact: touchpoint, as: t}\n    message: hi\n"
+        "    examples:\n      fires: [{name: anything, map: {}}]\n"
+        "      passes: [{name: nothing, subjects: [t], map: {}}]\n")
+    p = cli("rules", "test", str(tmp_path / "p.yaml"))
+    assert p.returncode == 2, p.stdout
+    assert f"{tmp_path / 'p.yaml'}:17:" in p.stderr and "the fires example 'anything' lists no subjects" in p.stderr
+    assert f"{tmp_path / 'p.yaml'}:18:" in p.stderr and "the passes example 'nothing' lists subjects" in p.stderr
 
 
 def test_explain_fired_and_not_fired(cli) -> None:

@@ -302,7 +302,7 @@ def pack_yaml(text: str) -> str:
         r.update({"title": f"synthetic rule {r['id']}", "severity": "info", "citation": "none",
                   "rationale": "exercises the pack language in differential tests",
                   "remediation": "nothing to do", "message": f"{{{r['subject']}}} matched",
-                  "examples": {"fires": [{"name": "x", "map": {}}], "passes": [{"name": "y", "map": {}}]}})
+                  "examples": {"fires": [{"name": "x", "subjects": ["x"], "map": {}}], "passes": [{"name": "y", "map": {}}]}})
     return yaml.safe_dump(pack, sort_keys=False)
 
 

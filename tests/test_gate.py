@@ -289,3 +289,27 @@ def test_pre_commit_hooks_file() -> None:
     for h in hooks.values():
         assert re.search(h["files"], "maps/portal.yaml") and re.search(h["files"], "maps/portal.json")
         assert re.search(h["exclude"], "maps/audit-waivers.yaml") and not re.search(h["exclude"], "maps/portal.yaml")
+
+
+def test_a_policy_that_cannot_fail_with_the_rules_run_is_warned_about(tmp_path) -> None:
+    """clinical-workflow rules are all low: `fail_on: high` over them alone can never fail."""
+    path = tmp_path / "portal.yaml"
+    shutil.copy(PORTAL_V2, path)
+    low_only = RuleSet.load(only=["clinical-workflow"])
+    outcome = evaluate_gate(audit_file(path, low_only), GatePolicy(fail_on="high", max_new={"medium": 0}), [])
+    assert outcome.passed
+    assert ("the gate cannot fail: it looks for findings at medium or above, and the most severe finding the rules "
+            "of this run can report is low (check --only/--skip)") in outcome.warnings
+    # a threshold the rules can reach, or failing on expired waivers, can fail: no warning
+    for policy in (GatePolicy(fail_on="low"), GatePolicy(fail_on="high", expired_waivers="fail")):
+        assert not any("cannot fail" in w for w in evaluate_gate(audit_file(path, low_only), policy, []).warnings)
+
+
+def test_a_graded_rule_counts_at_its_most_severe_grade() -> None:
+    """HDF-015 is low, graded high when (severity_when): `fail_on: high` over it alone can fail."""
+    from audit_engine.gate import cannot_fail
+
+    program = RuleSet.load(only=["HDF-015"]).program
+    assert [rule.severity for _, rule in program.rules.values()] == ["low"]
+    assert cannot_fail(GatePolicy(fail_on="high"), program) is None
+    assert "cannot fail" in (cannot_fail(GatePolicy(fail_on="critical"), program) or "")

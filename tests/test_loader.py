@@ -254,6 +254,10 @@ MALFORMED = [
      'stakeholders[0]: expected a mapping (key: value pairs), got the string "nurse"'),
     ("format-2", edit("format: 1", "format: 2"), "1:9", "format: unsupported format 2: this engine reads format 1"),
     ("format-string", edit("format: 1", "format: '1'"), "1:9", 'format: expected the integer 1, got the string "1"'),
+    ("format-1.0", edit("format: 1", "format: 1.0"), "1:9", "format: unsupported format 1.0: this engine reads format 1, "
+     "written as the whole number 1"),
+    ("format-1.1", edit("format: 1", "format: 1.1"), "1:9", "format: unsupported format 1.1"),
+    ("version-empty", edit('version: "1.0.0"', 'version: ""'), "4:10", "version: must not be empty"),
     ("duplicate-id", BASE + "  - {id: scan, name: Again, stage: bedside, stakeholder: nurse}\n", "22:10",
      "touchpoints[1].id: duplicate touchpoint id 'scan' (first at line 16)"),
     ("duplicate-failure-mode-id",

@@ -223,3 +223,41 @@ def test_a_waiver_may_not_run_longer_than_the_maximum_lifetime(portal, tmp_path)
         apply_waivers(portal, path, today=TODAY)
     assert apply_waivers(portal, path, today=TODAY, max_lifetime_days=400).waivers.applied
     assert apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver(expires="2027-06-01")), today=TODAY).waivers
+
+
+def test_a_waiver_for_a_map_audited_with_no_other_is_stale_with_did_you_mean(ruleset, tmp_path) -> None:
+    from audit_engine.audit import run_audits
+
+    path = tmp_path / "portal.yaml"
+    shutil.copy(PORTAL_V2, path)
+    text = "waivers:\n" + waiver(map_id="patient-portl") + waiver(map_id="billing")
+    [result] = run_audits([path], ruleset, write(tmp_path, text), today=TODAY)
+    notes = {e.map: e.note for e in result.waivers.stale}
+    assert notes == {"patient-portl": "map 'patient-portl' is none of the maps audited (patient-portal); "
+                                      "did you mean 'patient-portal'?",
+                     "billing": "map 'billing' is none of the maps audited (patient-portal)"}
+    assert result.waivers.to_dict()["stale"][0]["note"].startswith("map 'patient-portl'")
+
+
+def test_a_waiver_for_another_map_audited_together_is_not_stale(ruleset, tmp_path) -> None:
+    from audit_engine.audit import run_audits
+
+    shutil.copy(PORTAL_V2, tmp_path / "portal.yaml")
+    other = CONFORMANCE / "behavioral-health-intake.yaml"
+    shutil.copy(other, tmp_path / "bh.yaml")
+    text = "waivers:\n" + waiver(map_id="bh-intake-telepsych", rule="HDF-002", subject="nowhere")
+    results = run_audits([tmp_path / "portal.yaml", tmp_path / "bh.yaml"], ruleset, write(tmp_path, text), today=TODAY)
+    assert [e.note for e in results[0].waivers.stale] == []
+    assert [(e.map, e.note) for e in results[1].waivers.stale] == [("bh-intake-telepsych", None)]
+
+
+def test_the_maximum_lifetime_comes_from_the_run_configuration(tmp_path) -> None:
+    from conftest import run_cli
+
+    shutil.copy(PORTAL_V2, tmp_path / "portal.yaml")
+    (tmp_path / "audit-waivers.yaml").write_text("waivers:\n" + waiver(expires="2027-11-01"))
+    p = run_cli("audit", str(tmp_path / "portal.yaml"), "--no-store", env={"AUDIT_ENGINE_TODAY": "2026-12-01"})
+    assert p.returncode in (0, 1), p.stderr  # 335 days: within a year
+    (tmp_path / "audit-engine.yaml").write_text("waiver_max_days: 90\n")
+    p = run_cli("audit", str(tmp_path / "portal.yaml"), "--no-store", env={"AUDIT_ENGINE_TODAY": "2026-12-01"})
+    assert p.returncode == 2 and "more than 90 days from today (waiver_max_days)" in p.stderr

@@ -49,7 +49,8 @@ def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | No
     from ..audit import run_audits
 
     fail_on = fail_on or config.fail_on or "high"
-    results = run_audits(maps, ruleset, waivers_file or config.waivers_path(), limits=config.limits_obj())
+    results = run_audits(maps, ruleset, waivers_file or config.waivers_path(), limits=config.limits_obj(),
+                          max_waiver_days=config.waiver_max_days)
     options = {}
     if not no_store:
         from ..store import record_results

@@ -15,7 +15,8 @@ def _side(arg: str, ruleset, db: str | None, config):
     if os.path.exists(arg) or "@" not in arg:
         from ..audit import run_audits
 
-        [result] = run_audits([arg], ruleset, config.waivers_path(), limits=config.limits_obj())
+        [result] = run_audits([arg], ruleset, config.waivers_path(), limits=config.limits_obj(),
+                          max_waiver_days=config.waiver_max_days)
         return result.map_id, result.version, list(result.findings)
     from ..store import open_store
     from ._audit import default_db

@@ -64,7 +64,8 @@ def gate(map_file: str, policy_file: str, baseline: str | None, waivers_file: st
 
     db = db or default_db()
     policy = load_policy(policy_file)
-    [result] = run_audits([map_file], ruleset, waivers_file or config.waivers_path(), limits=config.limits_obj())
+    [result] = run_audits([map_file], ruleset, waivers_file or config.waivers_path(), limits=config.limits_obj(),
+                          max_waiver_days=config.waiver_max_days)
     label, base_findings = _baseline(baseline, result.map_id, result.version, db, no_store)
     outcome = evaluate_gate(result, policy, base_findings, label)
     if not no_store:

@@ -165,7 +165,8 @@ def explain(map_file: str, rule_id: str, subject: str, fmt: str, ruleset, config
     rid = rule_id.upper()
     if rid not in ruleset.program.rules:
         raise UsageError(f"no rule '{rule_id}'", did_you_mean(rule_id, ruleset.program.rules))
-    [result] = run_audits([map_file], ruleset, config.waivers_path(), limits=config.limits_obj())
+    [result] = run_audits([map_file], ruleset, config.waivers_path(), limits=config.limits_obj(),
+                          max_waiver_days=config.waiver_max_days)
     ids = {k[1] for k in result.loaded.locations}
     if subject not in ids:
         raise UsageError(f"map {result.map_id} has no entity '{subject}'", did_you_mean(subject, ids))
@@ -191,7 +192,8 @@ def checklist(map_file: str, fmt: str, ruleset, config) -> None:
     from ..audit import run_audits
     from ..checklist import checklist as run_checklist, score
 
-    [result] = run_audits([map_file], ruleset, config.waivers_path(), limits=config.limits_obj())
+    [result] = run_audits([map_file], ruleset, config.waivers_path(), limits=config.limits_obj(),
+                          max_waiver_days=config.waiver_max_days)
     items = run_checklist(result)
     if fmt == "json":
         doc = {"map": {"id": result.map_id, "version": result.version, "file": result.loaded.file},

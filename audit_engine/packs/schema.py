@@ -146,6 +146,25 @@ class Examples(_Strict):
     fires: list[Example] = Field(min_length=1)
     passes: list[Example] = Field(min_length=1)
 
+    @field_validator("fires")
+    @classmethod
+    def _fires_names_subjects(cls, v: list[Example]) -> list[Example]:
+        # without subjects, an example that fires nothing would pass: a test that cannot fail
+        for ex in v:
+            if not ex.subjects:
+                raise ValueError(f"the fires example '{ex.name}' lists no subjects: name the subjects the rule "
+                                 "must report on its map")
+        return v
+
+    @field_validator("passes")
+    @classmethod
+    def _passes_names_none(cls, v: list[Example]) -> list[Example]:
+        for ex in v:
+            if ex.subjects:
+                raise ValueError(f"the passes example '{ex.name}' lists subjects, but a passing example must "
+                                 "report none: move it to fires")
+        return v
+
 
 SubjectKind = Literal[
     "map", "stakeholder", "stage", "system", "data", "control", "touchpoint",
