@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from . import _yaml
-from . import severity as sev
+from . import severity as _sev
 from .errors import ConfigError, Diagnostic, did_you_mean
 from .findings import SEVERITY_ORDER, Finding
 
@@ -198,10 +198,10 @@ def cannot_fail(policy: GatePolicy, program: "Program") -> str | None:
     possible = {rule.severity for _, rule in program.rules.values()}
     possible |= {g.severity for grades in program.grades.values() for g in grades}
     thresholds = [s for s in (policy.fail_on, *policy.max_new, *policy.max_total) if s and s != "none"]
-    if not thresholds or any(sev.at_or_above(p, t) for p in possible for t in thresholds):
+    if not thresholds or any(_sev.at_or_above(p, t) for p in possible for t in thresholds):
         return None
-    top = sev.highest(possible)
-    lowest = max(thresholds, key=sev.RANK.__getitem__)
+    top = _sev.highest(possible)
+    lowest = max(thresholds, key=_sev.RANK.__getitem__)
     found = "no rule runs" if top is None else f"the most severe finding the rules of this run can report is {top}"
     return f"the gate cannot fail: it looks for findings at {lowest} or above, and {found} (check --only/--skip)"
 
