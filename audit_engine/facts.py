@@ -112,7 +112,7 @@ def _plan(model: type[BaseModel], fact: str, owner_field: str | None = None,
         name = info.alias or attr
         ref = next((m for m in meta if isinstance(m, Ref)), None)
         if get_origin(tp) is list:
-            item_tp, item_meta, _ = _unwrap(get_args(tp)[0])
+            item_tp, _, _ = _unwrap(get_args(tp)[0])
             if isinstance(item_tp, type) and issubclass(item_tp, BaseModel):
                 sub_fact = (nested_of or {}).get(attr, attr)
                 plan.nested.append((attr, _plan(item_tp, sub_fact, owner_field=fact)))

@@ -389,9 +389,6 @@ ENTITIES: tuple[EntityKind, ...] = (
     EntityKind("trainings", "training", "training", Training),
     EntityKind("feedback_channels", "channel", "feedback channel", FeedbackChannel),
 )
-ENTITY_BY_KEY: dict[str, EntityKind] = {e.key: e for e in ENTITIES}
-# Every kind a finding's subject can be: the map, each list's entries, failure modes.
-SUBJECT_KINDS: tuple[str, ...] = ("map", *(e.kind for e in ENTITIES), "failure_mode")
 
 
 def map_json_schema() -> dict[str, Any]:

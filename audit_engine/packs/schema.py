@@ -9,7 +9,6 @@ See rules/README.md for the language reference.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
@@ -314,6 +313,3 @@ def _check_one_body(when: Body | None, when_any: list[Body] | None) -> None:
     for body in [when] if when is not None else list(when_any or []):
         if not body or not isinstance(body[0], Condition):
             raise ValueError("a body starts with a positive condition (a 'not' needs something to negate against)")
-
-
-PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\}")
