@@ -15,7 +15,6 @@ baseline every finding is new. Waived findings never fail a gate.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence
@@ -183,23 +182,3 @@ def evaluate_gate(result: "AuditResult", policy: GatePolicy, baseline_findings: 
         warnings.append("the gate policy sets no condition, so the gate always passes")
     return GateOutcome(passed=not failures, failures=failures, warnings=warnings, new=new, map_id=result.map_id,
                        version=result.version, file=result.loaded.file, baseline=baseline_label, policy=policy)
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def render_text(outcome: GateOutcome) -> str:
-    verdict = "PASSED" if outcome.passed else "FAILED"
-    base = f"baseline {outcome.baseline}" if outcome.baseline else "no baseline"
-    lines = [f"gate {verdict}: map {outcome.map_id} version {outcome.version} ({base}; "
-             f"{_plural(len(outcome.new), 'new finding')})"]
-    for text in outcome.failures:
-        lines.append(f"  FAIL {text}")
-    for text in outcome.warnings:
-        lines.append(f"  warn {text}")
-    return "\n".join(lines) + "\n"
-
-
-def render_json(outcomes: Sequence[GateOutcome]) -> str:
-    doc: Any = outcomes[0].to_dict() if len(outcomes) == 1 else {"gates": [o.to_dict() for o in outcomes]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
