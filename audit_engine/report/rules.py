@@ -14,6 +14,7 @@ from . import _table
 from ._conditions import Vocabulary, body_words, severity_words
 from ._options import RenderOptions
 from ._text import dump_json, one_line, safe
+from .sarif import with_params
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..audit import RuleSet
@@ -134,36 +135,47 @@ def _plain(words: str) -> str:
     return _MD_LINK.sub(r"\1", words).replace("`", "")
 
 
-def condition_lines(rule: "Rule", packs: Sequence["Pack"]) -> list[str]:
+def condition_lines(rule: "Rule", packs: Sequence["Pack"], width: int = 88) -> list[str]:
+    """The rule's conditions in words, one bullet each (numbered alternatives for ``when_any``)."""
     vocab = Vocabulary.of(packs)
+
+    def item(head: str, text: str) -> list[str]:
+        return textwrap.wrap(_plain(text), width, initial_indent=head, subsequent_indent=" " * len(head),
+                             break_long_words=False, break_on_hyphens=False)
+
     bodies = rule.bodies()
     if len(bodies) == 1:
-        return [f"  - {_plain(w)}" for w in body_words(bodies[0], vocab)]
+        return [line for w in body_words(bodies[0], vocab) for line in item("  - ", w)]
     out = []
     for i, body in enumerate(bodies, 1):
         words = body_words(body, vocab)
-        out.append(f"  {i}. {_plain(words[0])}")
-        out += [f"     - {_plain(w)}" for w in words[1:]]
+        out += item(f"  {i}. ", words[0])
+        out += [line for w in words[1:] for line in item("     - ", w)]
     return out
 
 
 def render_rule(sheet: RuleSheet, options: RenderOptions) -> str:
     pack, r = sheet.pack, sheet.rule
 
+    width = min(88, max(40, options.width))
+
     def fill(t: str) -> str:
-        return textwrap.fill(" ".join(t.split()), min(88, max(40, options.width)))
+        return textwrap.fill(with_params(t, sheet.params), width, break_long_words=False, break_on_hyphens=False)
 
     vocab = Vocabulary.of(sheet.packs or [pack])
     derivations = [d for p in (sheet.packs or [pack]) for d in p.derive]
-    kinds = " or ".join(r.subject_kinds)
+    from .rule_docs import SUBJECT_NOUNS
+
+    kinds = " or ".join(SUBJECT_NOUNS.get(k, k) for k in r.subject_kinds)
     alternatives = len(r.bodies()) > 1
     out = [f"{r.id}: {r.title}", "",
-           f"pack: {pack.pack} {pack.version}    severity: {_plain(severity_words(r, vocab))}    subject: {kinds}"
+           f"pack: {pack.pack} {pack.version}    subject: {kinds}"
            + (f"    checklist item: {r.checklist}" if r.checklist else ""),
+           f"severity: {_plain(severity_words(r, vocab))}",
            f"citation: {r.citation}", "",
            "## What it checks",
            f"Reported for each {kinds} {r.subject_alias} when " + ("any of these holds:" if alternatives else "there is:"),
-           *condition_lines(r, sheet.packs or [pack]), "",
+           *condition_lines(r, sheet.packs or [pack], width), "",
            "## Why it matters", fill(r.rationale), "",
            "## How to fix it", fill(r.remediation), ""]
     used = parameters_used(r, derivations)

@@ -77,6 +77,7 @@ def render_png(data: dict[str, Any], options: RenderOptions) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     versions = data["versions"]
     labels = [f"{replace_controls(v['version'])}\n+{v['new']} / \u2212{v['resolved']}" for v in versions]
@@ -97,8 +98,11 @@ def render_png(data: dict[str, Any], options: RenderOptions) -> bytes:
             ax.set_xlabel("version (oldest first): +new / \u2212resolved")
             ax.set_ylabel("findings")
             ax.set_ylim(0, max(bottom, default=0) * 1.15 + 1)
-            if present(data):  # beside the plot, never over a bar
-                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            if present(data):  # beside the plot, never over a bar; top to bottom as the bars stack
+                handles, names = ax.get_legend_handles_labels()
+                ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                          frameon=False)
             fig.tight_layout()
             fig.savefig(buf, format="png", bbox_inches="tight")
         finally:
