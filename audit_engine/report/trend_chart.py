@@ -12,6 +12,7 @@ data: escaped in SVG, and never read as mathtext by matplotlib.
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -83,7 +84,8 @@ def render_png(data: dict[str, Any], options: RenderOptions) -> bytes:
     labels = [f"{replace_controls(v['version'])}\n+{v['new']} / \u2212{v['resolved']}" for v in versions]
     xs = list(range(len(versions)))
     buf = io.BytesIO()
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")  # shown as a box; no need to say
         fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(versions) + 3), 4.8))
         try:
             bottom = [0] * len(versions)
