@@ -9,8 +9,6 @@ from . import cli
 from ._common import Choice, default_db, fail_on_option, note, ruleset_options, run_info, threshold_reached
 from ._output import pack_inputs, refuse_overwrite, sqlite_file, terminal_options, write_output
 
-__all__ = ["audit", "default_db"]
-
 
 @cli.command()
 @click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
