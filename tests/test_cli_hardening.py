@@ -92,7 +92,7 @@ def _invoke(*args: str):
     (RuntimeError("boom"), 2,
      "error: internal error: RuntimeError: boom (run with --debug for the traceback; please report it)"),
     (MemoryError(), 2, "error: out of memory (the map may be too large for this machine)"),
-    (KeyboardInterrupt(), 130, "error: interrupted; nothing was stored for the run under way"),
+    (KeyboardInterrupt(), 130, "error: interrupted (a run is recorded only after its report is written)"),
 ])
 def test_unexpected_failures_exit_with_one_line(monkeypatch, tmp_path: Path, exc, code: int, line: str) -> None:
     import audit_engine.audit

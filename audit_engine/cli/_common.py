@@ -81,7 +81,7 @@ class AuditEngineGroup(click.Group):
                 click.echo(line, err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("\nerror: interrupted; nothing was stored for the run under way", err=True)
+            click.echo("\nerror: interrupted (a run is recorded only after its report is written)", err=True)
             ctx.exit(INTERRUPTED)
         except MemoryError:
             click.echo("error: out of memory (the map may be too large for this machine)", err=True)

@@ -27,7 +27,8 @@ the view:
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ._options import RenderOptions, RunInfo
 
@@ -36,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["RENDERERS", "RenderOptions", "RunInfo", "formats", "render", "render_format", "renderer"]
 
-# (view, format) -> "module:function" in this package.
-RENDERERS: dict[tuple[str, str], str] = {
+# (view, format) -> "module:function" in this package; read-only.
+RENDERERS: Mapping[tuple[str, str], str] = MappingProxyType({
     ("audit", "table"): "table:render",
     ("audit", "json"): "json_report:render",
     ("audit", "sarif"): "sarif:render",
@@ -71,7 +72,7 @@ RENDERERS: dict[tuple[str, str], str] = {
     ("checklist", "json"): "checklist:render_json",
     ("cli-docs", "markdown"): "cli_docs:render_view",
     ("rule-docs", "markdown"): "rule_docs:render_view",
-}
+})
 
 Renderer = Callable[[Any, RenderOptions], "str | bytes"]
 
