@@ -10,8 +10,10 @@ boolean, ``1.0`` a float) except timestamps, which stay strings.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -66,6 +68,43 @@ class Document:
     # Problems that did not stop reading (duplicate keys, aliases...) and where they are.
     problems: list[Diagnostic] = field(default_factory=list)
     bad_paths: list[Path] = field(default_factory=list)
+    flow_mappings: set[Any] = field(default_factory=set)  # start marks of the {...} mappings
+
+    def comma_split(self, path: Sequence[str | int]) -> tuple[str, str] | None:
+        """If the key at ``path`` is the tail of an unquoted value cut at a comma in a flow
+        mapping (``{name: A (b, c)}`` reads as ``name: A (b`` and a key ``c)``), the key
+        whose value was cut and the value as written: ``("name", "A (b, c)")``."""
+        if not path:
+            return None
+        pos = self._walk(path[:-1])[0]
+        parent: Any = self.data
+        for part in path[:-1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        if type(pos) is not tuple or len(pos) < 3 or pos[0] not in self.flow_mappings or not isinstance(parent, dict):
+            return None
+        keys = list(parent)
+        if path[-1] not in keys or parent[path[-1]] is not None:
+            return None
+        start = keys.index(path[-1])
+        while start > 0 and parent[keys[start - 1]] is None:
+            start -= 1
+        end = keys.index(path[-1])
+        while end + 1 < len(keys) and parent[keys[end + 1]] is None:
+            end += 1
+        if start == 0 or not isinstance(parent[keys[start - 1]], str):
+            return None
+        return keys[start - 1], ", ".join([parent[keys[start - 1]], *keys[start:end + 1]])
+
+    def unknown_key_hint(self, path: Sequence[str | int]) -> str:
+        """``: a comma inside an unquoted value ends it: ...`` when :meth:`comma_split` applies, else ''."""
+        split = self.comma_split(path)
+        if split is None:
+            return ""
+        key, meant = split
+        return f": a comma inside an unquoted value ends it: quote the value, e.g. {key}: {json.dumps(meant)}"
 
     def _walk(self, path: Sequence[str | int]) -> tuple[Pos, Pos]:
         """Position of the value at ``path`` (or of its nearest ancestor), and of its key."""
@@ -160,25 +199,55 @@ def pydantic_problems(exc: Any, doc: "Document", what: str = "") -> list[Diagnos
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x == "[key]" or "[" in x)))
         name = path_str(loc) or what
         if e["type"] == "extra_forbidden":
-            out.append(Diagnostic(doc.key_position(loc), f"unknown key '{loc[-1]}'"))
+            out.append(Diagnostic(doc.key_position(loc), f"unknown key '{loc[-1]}'{doc.unknown_key_hint(loc)}"))
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")  # our validators' own words
             out.append(Diagnostic(doc.position(loc), f"{name}: {msg}" if name else msg))
     return sorted(set(out))
 
 
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is, for the message (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def read_bytes(file: str, error: type[InputError] = MapError, max_bytes: int = MAX_BYTES) -> bytes:
-    """The file's bytes; refuses files over ``max_bytes`` before reading them."""
+    """The file's bytes; refuses anything but a regular file (a FIFO would block forever,
+    a device never end) and files over ``max_bytes``, before reading them."""
     here = Location(file, 1, 1)
     try:
-        size = os.stat(file).st_size
-        if size > max_bytes:
-            raise error(Diagnostic(here, f"the file is {size:,} bytes; the limit is {max_bytes:,} "
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a socket, or a FIFO on some systems
+            raise error(Diagnostic(here, "cannot read the file: it is not a regular file")) from None
+        raise error(Diagnostic(here, f"cannot read the file: {e.strerror or e}")) from None
+    try:
+        st = os.fstat(fd)
+        what = _not_regular(st.st_mode)
+        if what is not None:
+            raise error(Diagnostic(here, f"cannot read the file: it is {what}, not a regular file"))
+        if st.st_size > max_bytes:
+            raise error(Diagnostic(here, f"the file is {st.st_size:,} bytes; the limit is {max_bytes:,} "
                                          "(limits.max_file_bytes)"))
-        with open(file, "rb") as f:
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read(max_bytes + 1)
     except OSError as e:
         raise error(Diagnostic(here, f"cannot read the file: {e.strerror or e}")) from None
+    finally:
+        os.close(fd)
 
 
 def parse_bytes(raw: bytes, file: str, error: type[InputError] = MapError, max_bytes: int = MAX_BYTES,
@@ -277,6 +346,7 @@ class _Builder:
         self.problems: list[Diagnostic] = []
         self.bad_paths: list[Path] = []
         self.raw: dict[Any, str] = {}
+        self.flow_mappings: set[Any] = set()
         self.plain_strings: set[str] = set()  # plain scalars known to be strings
         self.plain_tags: dict[str, str] = {}  # the others, with their type's tag
         self.typed: dict[tuple[str, str], Any] = {}
@@ -374,6 +444,8 @@ class _Builder:
             """Path of the value being read (only computed for problems)."""
             out: list[str | int] = []
             for c, _, kp, k, _, _ in [*stack[1:], (cont, kids, kpos, key, kmark, cpos)]:
+                if c is None:  # the top level itself (a tag or alias instead of the document)
+                    break
                 if kp is None:
                     out.append(len(c))
                 elif isinstance(k, str):
@@ -409,6 +481,8 @@ class _Builder:
                     self.problem(mark, message, bad_value=True)
                 stack.append((cont, kids, kpos, key, kmark, cpos))
                 if cls is MapStart:
+                    if ev.flow_style:
+                        self.flow_mappings.add(mark)
                     cont, kids, kpos, key = {}, {}, {}, NO_KEY
                     cpos = (mark, kids, kpos)
                 else:
@@ -459,12 +533,14 @@ class _Builder:
 
         if root is _NO_KEY:
             raise self.error(Diagnostic(Location(self.file, 1, 1), _EMPTY))
+        if root is None and () in self.bad_paths:  # the whole document was an alias or a refused tag
+            raise self.error(self.problems)
         if not isinstance(root, dict):
             what = "a list" if isinstance(root, list) else f"the value {str(root)[:40]!r}"
             mark = root_pos[0] if type(root_pos) is tuple else root_pos
             msg = f"the top level must be a mapping (key: value pairs), not {what}"
             raise self.error([*self.problems, Diagnostic(Location(self.file, mark.line + 1, mark.column + 1), msg)])
-        return Document(self.file, root, root_pos, self.raw, self.problems, self.bad_paths)
+        return Document(self.file, root, root_pos, self.raw, self.problems, self.bad_paths, self.flow_mappings)
 
     def _bad_key(self, key: Any, pos: Pos, key_positions: dict[str, Any]) -> None:
         mark = pos[0] if type(pos) is tuple else pos

@@ -87,6 +87,6 @@ def find_config(explicit: str | None, maps: list[str]) -> RunConfig:
         return read_config(explicit)
     if maps:
         candidate = Path(maps[0]).parent / CONFIG_NAME
-        if candidate.is_file():
+        if candidate.exists():  # anything but a regular file is refused when read, not skipped
             return read_config(candidate)
     return RunConfig()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,45 +64,3 @@ def diff_findings(map_id: str, old_version: str, old: list[Finding], new_version
     for lst in (d.new, d.resolved, d.unchanged):
         lst.sort(key=Finding.sort_key)
     return d
-
-
-def render_json(d: FindingsDiff) -> str:
-    return json.dumps(d.to_dict(), indent=2, ensure_ascii=False) + "\n"
-
-
-def render_markdown(d: FindingsDiff) -> str:
-    lines = [f"## Findings diff: {d.map_id} {d.old_version} → {d.new_version}", "",
-             f"**{len(d.new)} new**, {len(d.resolved)} resolved, {len(d.unchanged)} unchanged"
-             + (f", {len(d.reopened)} reopened" if d.reopened else ""), ""]
-    for title, items in (("New", d.new), ("Resolved", d.resolved), ("Unchanged", d.unchanged)):
-        if not items:
-            continue
-        lines += [f"### {title}", "", "| severity | rule | subject | message |", "|---|---|---|---|"]
-        for f in items:
-            sev = f.severity + (f" (was {f.previous_severity})" if f.previous_severity else "")
-            tag = " (reopened)" if f.fingerprint in d.reopened else ""
-            msg = f.message.replace("|", "\\|")
-            lines.append(f"| {sev} | {f.rule_id} | `{f.subject}`{tag} | {msg} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def render_table(d: FindingsDiff) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(record=True, width=120, file=open("/dev/null", "w"))
-    console.print(f"map {d.map_id}: {d.old_version} -> {d.new_version}: {len(d.new)} new, "
-                  f"{len(d.resolved)} resolved, {len(d.unchanged)} unchanged"
-                  + (f", {len(d.reopened)} reopened" if d.reopened else ""))
-    table = Table()
-    for col in ("change", "severity", "rule", "subject", "message"):
-        table.add_column(col, overflow="fold")
-    for label, items in (("new", d.new), ("resolved", d.resolved), ("unchanged", d.unchanged)):
-        for f in items:
-            sev = f.severity + (f" (was {f.previous_severity})" if f.previous_severity else "")
-            tag = "reopened" if f.fingerprint in d.reopened else label
-            table.add_row(tag, sev, f.rule_id, f.subject, f.message)
-    if d.new or d.resolved or d.unchanged:
-        console.print(table)
-    return console.export_text()

@@ -13,7 +13,8 @@ one place, prints the message and exits with status 2.
     ├── UsageError                    an unknown option value, rule id or pack ("did you mean")
     ├── EngineError                   the rule engine refused or failed; no partial result is returned
     │   └── CapacityError             the map exceeds a hard limit of the engine
-    └── StoreError                    the findings store is unreachable, read-only or out of date
+    ├── StoreError                    the findings store is unreachable, read-only or out of date
+    └── OutputError                   the report could not be written (nothing was stored)
 
 Each ``diagnostics`` entry is a :class:`Diagnostic` carrying file, line and column.
 """
@@ -122,6 +123,10 @@ class CapacityError(EngineError):
 
 class StoreError(AuditEngineError):
     """The findings store cannot be used (unreachable, read-only, schema out of date)."""
+
+
+class OutputError(AuditEngineError):
+    """A report or chart could not be written (an unwritable ``-o``, a full disk, a closed pipe)."""
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 2) -> list[str]:

@@ -15,7 +15,6 @@ baseline every finding is new. Waived findings never fail a gate.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence
@@ -180,7 +179,7 @@ def evaluate_gate(result: "AuditResult", policy: GatePolicy, baseline_findings: 
     for e in report.stale if report else ():
         state = f"expired on {e.expires}" if e.expired else f"expires {e.expires}"
         warnings.append(f"stale waiver for {e.rule_id} {e.subject or e.fingerprint} ({report.file}:{e.line}, "
-                        f"{state}): it matches no finding of this map version; remove it")
+                        f"{state}): {e.note or 'it matches no finding of this map version'}; remove it")
     if policy.is_empty():
         warnings.append("the gate policy sets no condition, so the gate always passes")
     else:
@@ -204,23 +203,3 @@ def cannot_fail(policy: GatePolicy, program: "Program") -> str | None:
     lowest = max(thresholds, key=_sev.RANK.__getitem__)
     found = "no rule runs" if top is None else f"the most severe finding the rules of this run can report is {top}"
     return f"the gate cannot fail: it looks for findings at {lowest} or above, and {found} (check --only/--skip)"
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def render_text(outcome: GateOutcome) -> str:
-    verdict = "PASSED" if outcome.passed else "FAILED"
-    base = f"baseline {outcome.baseline}" if outcome.baseline else "no baseline"
-    lines = [f"gate {verdict}: map {outcome.map_id} version {outcome.version} ({base}; "
-             f"{_plural(len(outcome.new), 'new finding')})"]
-    for text in outcome.failures:
-        lines.append(f"  FAIL {text}")
-    for text in outcome.warnings:
-        lines.append(f"  warn {text}")
-    return "\n".join(lines) + "\n"
-
-
-def render_json(outcomes: Sequence[GateOutcome]) -> str:
-    doc: Any = outcomes[0].to_dict() if len(outcomes) == 1 else {"gates": [o.to_dict() for o in outcomes]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

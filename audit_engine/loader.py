@@ -160,7 +160,7 @@ def _message(e: Any, loc: Path, doc: Document) -> str:
     if kind == "missing":
         return f"missing required key {loc[-1]!r}"
     if kind == "extra_forbidden":
-        return f"unknown key {loc[-1]!r}{_suggest(str(loc[-1]), _keys_at(loc[:-1]))}"
+        return f"unknown key {loc[-1]!r}{doc.unknown_key_hint(loc) or _suggest(str(loc[-1]), _keys_at(loc[:-1]))}"
     if kind == "literal_error":
         if loc == ("format",):
             return format_message(value) if _is_int(value) else f"expected the integer {FORMAT_VERSION}, got {got}"

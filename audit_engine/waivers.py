@@ -269,7 +269,7 @@ def _problems(exc: ValidationError, doc: _yaml.Document) -> list[Diagnostic]:
 
 def default_waiver_file(map_file: str | Path) -> Path | None:
     candidate = Path(map_file).parent / WAIVER_FILE
-    return candidate if candidate.is_file() else None
+    return candidate if candidate.exists() else None  # a FIFO or folder is refused when read
 
 
 # --------------------------------------------------------------------------- applying

@@ -307,11 +307,12 @@ _TUTORIAL: list[tuple[str, int, list[str]]] = [
     ("audit-engine audit maps/lab-results.yaml", 0, ["1 open finding (1 low); 1 waived"]),
     ("audit-engine gate maps/lab-results.yaml --policy docs/tutorial/release-gate.yaml", 0,
      ["gate PASSED: map lab-results version 1.1.0 (baseline 1.0.0; 0 new findings)"]),
-    ("audit-engine history", 0, ["lab-results │ 1.0.0", "lab-results │ 1.1.0"]),
+    ("audit-engine history", 0, ["lab-results  1.0.0", "lab-results  1.1.0"]),
     ("audit-engine diff lab-results@1.0.0 lab-results@1.1.0", 0,
-     ["map lab-results: 1.0.0 -> 1.1.0: 0 new, 1 resolved, 2 unchanged", "│ resolved  │ critical │ HDF-002"]),
+     ["map lab-results: 1.0.0 -> 1.1.0: 0 new, 1 resolved, 2 unchanged", "resolved  critical  HDF-002  analytics",
+      "2 unchanged findings not shown (--with-unchanged lists them)"]),
     ("audit-engine trend lab-results", 0, ["map lab-results: 2 stored version(s), oldest first; unwaived findings",
-                                           "│ 1.1.0   │", "│  +0 │       -2 │"]),
+                                           "1.1.0    ", "+0        -2"]),
 ]
 
 

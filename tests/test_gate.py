@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from audit_engine.audit import RuleSet, audit_file
 from audit_engine.errors import ConfigError
 from audit_engine.findings import Finding
-from audit_engine.gate import GatePolicy, at_or_above, evaluate_gate, load_policy, render_json, render_text
+from audit_engine.gate import GatePolicy, at_or_above, evaluate_gate, load_policy
+from audit_engine.report import RenderOptions, render
+from audit_engine.report.gate import GateReport
 from audit_engine.waivers import apply_waivers
 from conftest import CONFORMANCE, run_cli
 
@@ -152,11 +154,11 @@ def test_without_baseline_every_finding_is_new(v2, monkeypatch) -> None:
 def test_renderers(v2, baseline) -> None:
     v2 = apply_waivers(v2, None)
     out = evaluate_gate(v2, GatePolicy(max_new={"high": 0}), baseline, "1.0.0")
-    text = render_text(out)
+    text = render("gate", "text", GateReport([v2], [out]), RenderOptions())
     assert text.startswith("gate FAILED: map patient-portal version 1.1.0 (baseline 1.0.0;")
     assert ("  FAIL 3 new findings vs 1.0.0 at high or above (limit 0): CRED-001 triage-inbox, HDF-008 breach-runbook, "
             "HDF-013 engagement-events") in text
-    doc = json.loads(render_json([out]))
+    doc = json.loads(render("gate", "json", GateReport([v2], [out]), RenderOptions()))
     assert doc["passed"] is False and doc["baseline"] == "1.0.0"
     assert doc["policy"]["max_new"] == {"high": 0}
     assert {f["rule_id"] for f in doc["new"]} >= {"CRED-001", "HDF-008"}

@@ -138,3 +138,9 @@ def test_an_extension_switches_a_built_in_rule_off_visibly(tmp_path: Path) -> No
     before = {f.fingerprint for r in run_audits(maps, RuleSet.load()) for f in r.findings}
     after = {f.fingerprint for r in run_audits(maps, RuleSet.load(extra_packs=[path])) for f in r.findings}
     assert after < before
+    p = run_cli("audit", str(maps[0]), "--pack", path, "--no-store", "--format", "json")
+    assert "pack 'user' adds its own derivations of the built-in fact type effective_control" in p.stderr
+    assert json.loads(p.stdout)["invocation"]["notices"] == [p.stderr.split("note: ", 1)[1].splitlines()[0]]
+    for fmt in ("table", "markdown", "sarif", "junit", "html"):
+        out = run_cli("audit", str(maps[0]), "--pack", path, "--no-store", "--format", fmt).stdout
+        assert "effective_control" in out.replace("\\_", "_"), fmt  # markdown escapes _

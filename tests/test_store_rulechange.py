@@ -95,6 +95,13 @@ def test_stored_diff_cli_reports_causes(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert [(f["rule_id"], f["cause"]) for f in doc["resolved"]] == [("COMP-004", RULE_REMOVED)]
+    table = run_cli("diff", "patient-portal@1.0.0", "patient-portal@1.0.0-b", "--db", db).stdout
+    assert "the rule set changed between the two runs (not run: COMP-004); 0 new and 1 resolved findings" in table
+    assert "resolved (rule not run)" in table
+    markdown = run_cli("diff", "patient-portal@1.0.0", "patient-portal@1.0.0-b", "--db", db, "--format", "markdown")
+    assert "COMP-004 | " in markdown.stdout and "(rule not run)" in markdown.stdout
+    trend = run_cli("trend", "patient-portal", "--db", db).stdout
+    assert "1.0.0-b *" in trend and "(1 by rules)" in trend and "audited with another rule set" in trend
 
 
 _MY_PACK = """\

@@ -1,23 +1,25 @@
 """The command line: the only place that prints or exits.
 
-Every command runs its pipeline through the library and renders a report; any
-:class:`~audit_engine.errors.AuditEngineError` is printed as one block on standard
-error and exits with status 2.
+Every command parses its arguments, runs the pipeline through the library, renders a
+report (:mod:`audit_engine.report`) and writes it; only then is a run recorded. Exit
+status: 0 clean, 1 findings or a failed gate, 2 could not run (any error: an
+:class:`~audit_engine.errors.AuditEngineError` prints its message, anything else one
+line, with the traceback under ``--debug``), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from ._common import AuditEngineGroup
+from ._common import INTERRUPTED, AuditEngineGroup
 
 
 @click.group(cls=AuditEngineGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="audit-engine", prog_name="audit-engine")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="On an error, also print the Python traceback (or set AUDIT_ENGINE_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Audit healthcare journey maps for HIPAA, patient-safety and workflow risks."""
 
 
@@ -31,9 +33,18 @@ def command_tree() -> click.Group:
     return cli
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit status (click's own usage errors included: 2)."""
     _register()
-    return cli.main(args=argv, prog_name="audit-engine")
+    try:
+        rv = cli.main(args=argv, prog_name="audit-engine", standalone_mode=False)
+    except click.ClickException as exc:  # usage errors (and any other click error) cannot run: 2
+        exc.show()
+        return 2
+    except click.Abort:  # Ctrl-C while click itself was working
+        click.echo("\nerror: interrupted", err=True)
+        return INTERRUPTED
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

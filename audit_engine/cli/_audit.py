@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
+from ..report import formats
 from . import cli
-from ._common import Choice, fail_on_option, ruleset_options, threshold_reached, write_output
-
-FORMATS = ["table", "json", "sarif", "junit", "markdown", "html"]
-
-
-def default_db() -> str:
-    return os.environ.get("AUDIT_ENGINE_DB") or "sqlite:///audit-engine.db"
-
-
-def render(fmt: str, results: list, fail_on: str, color: bool = False, **options) -> str:
-    if fmt == "json":
-        from ..report import json_report
-
-        return json_report.render(results)
-    if fmt == "table":
-        from ..report import table
-
-        return table.render(results, color=color)
-    from ..report import render_format
-
-    return render_format(fmt, results, fail_on=fail_on, **options)
+from ._common import Choice, default_db, fail_on_option, note, ruleset_options, run_info, threshold_reached
+from ._output import pack_inputs, refuse_overwrite, sqlite_file, terminal_options, write_output
 
 
 @cli.command()
 @click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(formats("audit")), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @fail_on_option(default=None)
 @click.option("--db", help="SQLAlchemy URL of the findings store [default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
@@ -44,25 +24,32 @@ def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | No
           no_store: bool, waivers_file: str | None, ruleset, config) -> None:
     """Audit journey maps and report findings.
 
+    The report is written first; the run is recorded only once it is out.
     Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not run.
     """
     from ..audit import run_audits
+    from ..report import render
+    from ..waivers import default_waiver_file
 
-    fail_on = fail_on or config.fail_on or "high"
-    results = run_audits(maps, ruleset, waivers_file or config.waivers_path(), limits=config.limits_obj(),
-                          max_waiver_days=config.waiver_max_days)
-    options = {}
+    info = run_info(ruleset, config, fail_on or config.fail_on or "high", fail_on is not None)
+    db = db or default_db()
+    waivers = waivers_file or config.waivers_path()
+    refuse_overwrite(output, [*(("map", m) for m in maps), ("configuration", config.file),
+                              *(("waiver file", str(waivers or default_waiver_file(m) or "")) for m in maps),
+                              *pack_inputs(ruleset), ("findings store", sqlite_file(db))])
+    results = run_audits(maps, ruleset, waivers, limits=config.limits_obj(), max_waiver_days=config.waiver_max_days)
+    options = terminal_options(fmt, output, fail_on=info.fail_on, run_info=info)
+    if fmt == "html" and not no_store:  # the page's diff and trend: the stored history and this run
+        from dataclasses import replace
+
+        from ..report.history import read_histories
+
+        options = replace(options, history=read_histories(db, results))
+    write_output(render("audit", fmt, results, options), output)
     if not no_store:
         from ..store import record_results
 
-        stored = record_results(db or default_db(), results)
-        for note in stored.warnings:
-            click.echo(f"warning: {note}", err=True)
-        if fmt == "html":  # the page's diff and trend: the stored history, this run included
-            from ..report.history import read_histories
-
-            options["history"] = read_histories(db or default_db(), results)
-    color = fmt == "table" and output is None and click.get_text_stream("stdout").isatty()
-    write_output(render(fmt, results, fail_on, color=color, **options), output)
-    if any(threshold_reached(r.findings, fail_on) for r in results):
+        for warning in record_results(db, results).warnings:
+            note(f"warning: {warning}")
+    if any(threshold_reached(r.findings, info.fail_on) for r in results):
         raise SystemExit(1)

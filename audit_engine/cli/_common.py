@@ -1,16 +1,33 @@
-"""Shared CLI plumbing: error handling, did-you-mean, options for rule selection."""
+"""Shared CLI plumbing: errors and exit codes, did-you-mean, options for rule selection."""
 
 from __future__ import annotations
 
 import functools
-import sys
-from typing import Any, Callable
+import os
+import traceback
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..errors import AuditEngineError, did_you_mean
+from ..errors import AuditEngineError, InputError, did_you_mean
+from ..report._text import one_line, safe
+from ..severity import THRESHOLDS
 
-SEVERITIES = ["critical", "high", "medium", "low", "none"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..audit import RuleSet
+    from ..config import RunConfig
+    from ..report import RunInfo
+
+INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
+
+
+def default_db() -> str:
+    return os.environ.get("AUDIT_ENGINE_DB") or "sqlite:///audit-engine.db"
+
+
+def note(message: str) -> None:
+    """One line on standard error (never into a report)."""
+    click.echo(one_line(message), err=True)
 
 
 class Choice(click.Choice):
@@ -25,8 +42,23 @@ class Choice(click.Choice):
             self.fail(f"'{value}' is not one of {', '.join(map(str, self.choices))}.{hint}", param, ctx)
 
 
+def _error_lines(exc: AuditEngineError) -> list[str]:
+    """The error as it is printed: map content in it is data, so every line is made safe."""
+    if isinstance(exc, InputError):
+        n = len(exc.diagnostics)
+        head = f"error: {n} problem{'s' if n != 1 else ''} in {exc.kind}:"
+        return [head, *(f"  {one_line(d)}" for d in exc.diagnostics)]
+    lines = safe(exc).splitlines() or [type(exc).__name__]
+    return ["error: " + lines[0], *lines[1:]]
+
+
 class AuditEngineGroup(click.Group):
-    """A group that suggests close command names and turns library errors into exit 2."""
+    """A group that suggests close command names and turns every failure to run into exit 2.
+
+    ``AuditEngineError`` prints its message; any other exception prints one line (its
+    traceback too with ``--debug``); Ctrl-C exits 130. Commands write their report before
+    they record a run, so a failure never leaves a stored run without its report.
+    """
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0] if args else ""
@@ -37,15 +69,34 @@ class AuditEngineGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug")) or os.environ.get("AUDIT_ENGINE_DEBUG", "") not in ("", "0")
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
         except AuditEngineError as exc:
-            click.echo(f"error: {exc}", err=True)
+            if debug:
+                traceback.print_exc()
+            for line in _error_lines(exc):
+                click.echo(line, err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\nerror: interrupted (a run is recorded only after its report is written)", err=True)
+            ctx.exit(INTERRUPTED)
+        except MemoryError:
+            click.echo("error: out of memory (the map may be too large for this machine)", err=True)
+            ctx.exit(2)
+        except Exception as exc:  # a bug: one line, the traceback only when asked for
+            if debug:
+                traceback.print_exc()
+            hint = "" if debug else "run with --debug for the traceback; "
+            click.echo(one_line(f"error: internal error: {type(exc).__name__}: {exc} ({hint}please report it)"),
+                       err=True)
+            ctx.exit(2)
 
 
 def fail_on_option(default: str | None = "high") -> Callable:
-    return click.option("--fail-on", type=Choice(SEVERITIES), default=default, show_default=True,
+    return click.option("--fail-on", type=Choice(list(THRESHOLDS)), default=default, show_default=True,
                         help="Exit 1 when an unwaived finding is at or above this severity.")
 
 
@@ -57,6 +108,19 @@ def parse_params(values: tuple[str, ...]) -> dict[str, str]:
         k, _, val = v.partition("=")
         out[k.strip()] = val.strip()
     return out
+
+
+def run_note(ruleset: "RuleSet", config: "RunConfig") -> None:
+    """``note: using config FILE; skipped rules: ...`` whenever a config is used or rules are skipped."""
+    skipped = ruleset.skipped_rules()
+    for text in ruleset.notices():
+        note("note: " + text)
+    if not config.file and not skipped:
+        return
+    parts = [f"using config {config.file}" if config.file else "no config file"]
+    if skipped:
+        parts.append("skipped rules: " + ", ".join(skipped))
+    note("note: " + "; ".join(parts))
 
 
 def ruleset_options(fn: Callable) -> Callable:
@@ -81,24 +145,29 @@ def ruleset_options(fn: Callable) -> Callable:
         merged = {**cfg.params, **parse_params(params)}
         ruleset = RuleSet.load(extra_packs=[*cfg.pack_paths(), *packs], only=[*cfg.only, *only],
                                skip=[*cfg.skip, *skip], params=merged)
+        run_note(ruleset, cfg)
         return fn(*args, ruleset=ruleset, config=cfg, **kwargs)
 
     return wrapper
 
 
-def write_output(text: str, output: str | None) -> None:
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+def run_info(ruleset: "RuleSet", config: "RunConfig", fail_on: str, from_option: bool,
+             policy_file: str | None = None, policy_sets: bool = False) -> "RunInfo":
+    """How this run is configured, and where its threshold came from."""
+    from ..report import RunInfo
+
+    if policy_sets:
+        source = f"policy {policy_file}"
+    elif from_option:
+        source = "--fail-on"
+    elif config.fail_on:
+        source = f"config {config.file}"
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        source = "default"
+    return RunInfo.of(ruleset, config.file, fail_on, source)
 
 
 def threshold_reached(findings: Any, fail_on: str) -> bool:
-    from ..findings import SEVERITY_ORDER
+    from ..severity import at_or_above
 
-    if fail_on == "none":
-        return False
-    limit = SEVERITY_ORDER[fail_on]
-    return any(not f.waived and SEVERITY_ORDER[f.severity] <= limit for f in findings)
+    return any(not f.waived and at_or_above(f.severity, fail_on) for f in findings)

@@ -6,8 +6,10 @@ import os
 
 import click
 
+from ..report import formats
 from . import cli
-from ._common import Choice, ruleset_options, write_output
+from ._common import Choice, default_db, note, ruleset_options, run_info
+from ._output import pack_inputs, refuse_overwrite, sqlite_file, terminal_options, write_output
 
 
 def _baseline(arg: str | None, map_id: str, version: str, db: str, no_store: bool):
@@ -49,45 +51,46 @@ def _baseline(arg: str | None, map_id: str, version: str, db: str, no_store: boo
 @click.option("--db", help="SQLAlchemy URL of the findings store "
                            "[default: $AUDIT_ENGINE_DB or sqlite:///audit-engine.db].")
 @click.option("--no-store", is_flag=True, help="Do not record this run in the findings store.")
-@click.option("--format", "fmt", type=Choice(["text", "json", "markdown", "html"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(formats("gate")), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @ruleset_options
 def gate(map_file: str, policy_file: str, baseline: str | None, waivers_file: str | None, db: str | None,
          no_store: bool, fmt: str, output: str | None, ruleset, config) -> None:
     """Audit MAP and apply a release-gate policy.
 
+    The report is written first; the run is recorded only once it is out.
     Exit status: 0 the gate passed, 1 it failed (every failed condition is printed), 2 could not run.
     """
+    from dataclasses import replace
+
     from ..audit import run_audits
-    from ..gate import evaluate_gate, load_policy, render_json, render_text
-    from ._audit import default_db
+    from ..gate import evaluate_gate, load_policy
+    from ..report import render
+    from ..report.gate import GateReport
+    from ..waivers import default_waiver_file
 
     db = db or default_db()
+    waivers = waivers_file or config.waivers_path()
+    refuse_overwrite(output, [("map", map_file), ("gate policy", policy_file), ("configuration", config.file),
+                              ("waiver file", str(waivers or default_waiver_file(map_file) or "")),
+                              *pack_inputs(ruleset), ("findings store", sqlite_file(db))])
     policy = load_policy(policy_file)
-    [result] = run_audits([map_file], ruleset, waivers_file or config.waivers_path(), limits=config.limits_obj(),
+    fail_on = policy.fail_on or config.fail_on or "high"
+    info = run_info(ruleset, config, fail_on, False, policy_file, policy_sets=policy.fail_on is not None)
+    [result] = run_audits([map_file], ruleset, waivers, limits=config.limits_obj(),
                           max_waiver_days=config.waiver_max_days)
     label, base_findings = _baseline(baseline, result.map_id, result.version, db, no_store)
     outcome = evaluate_gate(result, policy, base_findings, label)
+    options = terminal_options(fmt, output, fail_on=fail_on, run_info=info)
+    if fmt == "html" and not no_store:
+        from ..report.history import read_histories
+
+        options = replace(options, history=read_histories(db, [result]))
+    write_output(render("gate", fmt, GateReport([result], [outcome]), options), output)
     if not no_store:
         from ..store import record_results
 
-        stored = record_results(db, [result])
-        for note in stored.warnings:
-            click.echo(f"warning: {note}", err=True)
-    if fmt == "json":
-        text = render_json([outcome])
-    elif fmt in ("markdown", "html"):
-        from ..report import render_format
-
-        fail_on = policy.fail_on or config.fail_on or "high"
-        options = {}
-        if fmt == "html" and not no_store:
-            from ..report.history import read_histories
-
-            options["history"] = read_histories(db, [result])
-        text = render_format(fmt, [result], fail_on=fail_on, gates=[outcome], **options)
-    else:
-        text = render_text(outcome)
-    write_output(text, output)
+        for warning in record_results(db, [result]).warnings:
+            note(f"warning: {warning}")
     if not outcome.passed:
         raise SystemExit(1)

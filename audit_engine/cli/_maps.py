@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from ..report._text import one_line
 from . import cli
-from ._common import write_output
+from ._common import note
+from ._output import write_output
 
 
 @cli.command()
@@ -28,16 +28,16 @@ def validate(maps: tuple[str, ...], config_file: str | None) -> None:
     for m in maps:
         try:
             lm = load_map(m, limits)
-            click.echo(f"{m}: ok (map {lm.map.id} version {lm.map.version}, "
-                       f"{len(lm.map.touchpoints)} touchpoints)")
+            click.echo(one_line(f"{m}: ok (map {lm.map.id} version {lm.map.version}, "
+                                f"{len(lm.map.touchpoints)} touchpoints)"))
         except MapError as exc:
             problems.extend(str(d) for d in exc.diagnostics)
             if exc.note:
                 problems.append(f"{m}: {exc.note}")
     if problems:
         for p in problems:
-            click.echo(p, err=True)
-        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
+            note(p)
+        note(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
         raise SystemExit(2)
 
 
@@ -46,5 +46,6 @@ def validate(maps: tuple[str, ...], config_file: str | None) -> None:
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the journey-map format (for editor autocompletion)."""
     from ..model import map_json_schema
+    from ..report._text import dump_json
 
-    write_output(json.dumps(map_json_schema(), indent=2) + "\n", output)
+    write_output(dump_json(map_json_schema()), output)

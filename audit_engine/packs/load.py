@@ -76,7 +76,7 @@ def pack_files(paths: Iterable[str | Path]) -> list[Path]:
             if not found:
                 raise UsageError(f"pack folder {p} holds no .yaml files")
             out.extend(found)
-        elif p.is_file():
+        elif p.exists():  # a file; anything but a regular file is refused when it is read
             out.append(p)
         else:
             raise UsageError(f"pack {p} does not exist")

@@ -12,6 +12,8 @@ import re
 
 import click
 
+from ._options import RenderOptions
+
 EXIT_CODES = (
     ("0", "The command ran, and nothing reached the threshold: no unwaived finding at or above `--fail-on` "
           "(for `audit`), the gate passed (for `gate`), every example behaved (for `rules test`)."),
@@ -19,12 +21,19 @@ EXIT_CODES = (
           "gate (every failed condition is listed), a failing rule example."),
     ("2", "The command could not run: an invalid map, rule pack, configuration, policy or waiver file (the "
           "message names the file, line and column), an unknown option, rule or id (with a \"did you mean\" "
-          "suggestion), or an unreachable database. Nothing is stored."),
+          "suggestion), an unreachable database, a report that cannot be written, or an internal error (one "
+          "line; `--debug` adds the traceback). Nothing is stored: a run is recorded only after its report "
+          "is written."),
+    ("130", "Interrupted (Ctrl-C); the run under way is not stored."),
 )
 # Help for options the code leaves without any, by parameter name.
 _FALLBACK_HELP = {"fmt": "Output format.", "output": "Write the output here instead of stdout."}
 _UNSET = getattr(click.core, "UNSET", None)  # click >= 8.3 marks a missing default with a sentinel
 _DEFAULT_IN_HELP = re.compile(r"\s*[\[(]default: ([^\])]*)[\])]")
+
+
+def render_view(root: click.Group, options: RenderOptions) -> str:
+    return render(root)
 
 
 def render(root: click.Group, prog_name: str = "audit-engine") -> str:
@@ -158,7 +167,7 @@ def _default(o: click.Option, ctx: click.Context) -> str:
     if value is _UNSET:
         value = None
     if o.is_flag:
-        return "on" if value else "off"
+        return "on" if value else ("off" if value is False or not o.is_bool_flag else "not set")
     if o.multiple:
         return ", ".join(f"`{v}`" for v in value or ()) or "none"
     if value is None or callable(value):

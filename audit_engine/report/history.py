@@ -1,25 +1,25 @@
 """A map's stored history for the HTML report: the trend over every stored version and
 the diff against the previous stored version (new, resolved, reopened, severity changed).
 
-:func:`read_history` reads it from an open store *after* the current run was recorded
-(the trend then ends with the current version). The renderer takes it as optional input
+:func:`read_history` reads it from an open store before the current run is recorded and
+merges that run in (the trend then ends with, or holds, the current version). The renderer
+takes it as optional input
 (``history=[History | None, ...]``, one per result); without it the section is left out.
 
-Hook: :attr:`History.rule_changes` is for findings that changed because the rule set
-changed rather than the map (attribution of diffs to rule-set changes is being added
-elsewhere). Until something fills it, the page says only whether the rule set's digest
-differs between the two runs.
+:attr:`History.rule_changes` lists the new and resolved findings that a change of the
+rule set explains rather than the map (see ``rulechange``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..diff import FindingsDiff, diff_findings
 from ..errors import UsageError
 from ..findings import SEVERITIES, Finding
+from ..severity import counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..audit import AuditResult
@@ -36,32 +36,63 @@ class History:
     previous: str | None = None  # the previous stored version, if any
     diff: FindingsDiff | None = None  # previous -> current
     ruleset_changed: bool | None = None  # the two runs used rule sets of different digests
-    rule_changes: list[Finding] | None = None  # HOOK: findings changed by the rule set, when attributed
+    rule_changes: list[Finding] | None = None  # new and resolved findings the change of rules explains
 
     def severity_changed(self) -> list[Finding]:
         return [f for f in self.diff.unchanged if f.previous_severity] if self.diff else []
 
 
+def _unwaived(findings: Sequence[Finding]) -> set[str]:
+    return {f.fingerprint for f in findings if not f.waived}
+
+
 def read_history(store: "Store", result: "AuditResult") -> History:
-    """The history of ``result``'s map from ``store`` (read after recording ``result``)."""
-    trend = store.trend(result.map_id)
-    digests: dict[str, str] = {}
-    for row in store.history(result.map_id):  # oldest first; the latest run of a label wins
-        digests[row["version"]] = row["ruleset_digest"]
-    versions = [{**v, "ruleset_digest": digests.get(v["version"], "")} for v in trend["versions"]]
-    h = History(result.map_id, result.version, versions)
-    prev = store.baseline_version(result.map_id, exclude_version=result.version)
+    """The history of ``result``'s map from ``store``, with ``result`` as its current run.
+
+    Read before ``result`` is recorded (the CLI records a run only once its report is
+    written): the current run is merged in memory, replacing the stored latest run of
+    its version label or following the stored versions. Read after recording, it gives
+    the same history.
+    """
+    map_id = result.map_id
+    try:
+        versions = [dict(v) for v in store.trend(map_id)["versions"]]
+        rows = store.history(map_id)
+    except UsageError:  # the map is not stored yet
+        versions, rows = [], []
+    digests: dict[str, str] = {row["version"]: row["ruleset_digest"] for row in rows}  # oldest first: latest wins
+    labels = [v["version"] for v in versions]
+    current: dict[str, Any] = {"version": result.version,
+                               "audited_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                               **counts(f.severity for f in result.findings if not f.waived)}
+    i = labels.index(result.version) if result.version in labels else len(versions)
+    versions[i:i + 1] = [current]
+    mine = _unwaived(result.findings)
+    before = _unwaived(store.version_findings(map_id, labels[i - 1])) if i > 0 else set()
+    current["new"], current["resolved"] = len(mine - before), len(before - mine)
+    if i + 1 < len(versions):  # the version after this one is now counted against this run
+        after = _unwaived(store.version_findings(map_id, versions[i + 1]["version"]))
+        versions[i + 1]["new"], versions[i + 1]["resolved"] = len(after - mine), len(mine - after)
+    previous_digest = None
+    prev = store.baseline_version(map_id, exclude_version=result.version)
+    if prev is not None:
+        previous_digest = digests.get(prev)
+    digests[result.version] = result.ruleset.digest
+    h = History(map_id, result.version, [{**v, "ruleset_digest": digests.get(v["version"], "")} for v in versions])
     if prev is None:
         return h
     h.previous = prev
-    h.diff = diff_findings(result.map_id, prev, store.version_findings(result.map_id, prev), result.version,
-                           result.findings)
-    try:
-        h.diff.reopened = store.reopened(result.map_id, prev, result.version, [f.fingerprint for f in h.diff.new])
-    except UsageError:  # the current version is not stored (read before recording it)
-        h.diff.reopened = []
-    if prev in digests:
-        h.ruleset_changed = digests[prev] != result.ruleset.digest
+    from ..rulechange import retired_rules
+
+    change = store.rule_change_since(map_id, prev, result.ruleset.digest, result.ruleset.program.rule_digests,
+                                     retired_rules(result.ruleset.packs))
+    h.diff = diff_findings(map_id, prev, store.version_findings(map_id, prev), result.version, result.findings,
+                           rules=change)
+    h.rule_changes = h.diff.by_rules(h.diff.new) + h.diff.by_rules(h.diff.resolved)
+    # Seen in a version before `prev` but not in `prev` (the current version need not be stored yet).
+    h.diff.reopened = store.reopened(map_id, prev, prev, [f.fingerprint for f in h.diff.new])
+    if previous_digest is not None:
+        h.ruleset_changed = previous_digest != result.ruleset.digest
     return h
 
 

@@ -27,9 +27,8 @@ import base64
 import datetime as _dt
 import hashlib
 import json
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -37,17 +36,14 @@ from markupsafe import Markup
 from ..audit import ENGINE_VERSION, AuditResult
 from ..findings import SEVERITY_ORDER
 from . import html_view
+from ._options import RenderOptions
+from ._text import CONTROL as _CONTROL
 from .swimlane import SWIMLANE_MAX_STAGES, SWIMLANE_MAX_TOUCHPOINTS, TONES
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..gate import GateOutcome
-    from .history import History
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_PAGE_BYTES = 15_000_000  # the 15,000-touchpoint map's page stays under this (measured: 14.1 MB)
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029",
-                  "\x7f": "\\u007f"}
+                  **{chr(c): f"\\u{c:04x}" for c in range(0x7f, 0xa0)}}
 
 
 def _finalize(value: Any) -> Any:
@@ -75,13 +71,12 @@ def _asset(name: str) -> str:
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
-def render(results: Sequence[AuditResult], fail_on: str = "high",
-           gates: Sequence["GateOutcome | None"] | None = None, title: str | None = None,
-           history: Sequence["History | None"] | None = None) -> str:
-    """The page for ``results``; ``gates`` and ``history`` are optional, one per result."""
+def render(results: Sequence[AuditResult], options: RenderOptions) -> str:
+    """The page for ``results``; ``options.gates`` and ``options.history`` are optional, one per result."""
     results = list(results)
-    gates = list(gates or []) + [None] * len(results)
-    histories = list(history or []) + [None] * len(results)
+    fail_on, title = options.fail_on, options.title
+    gates = list(options.gates or []) + [None] * len(results)
+    histories = list(options.history or []) + [None] * len(results)
     maps = [html_view.build(r, i, g, h) for i, (r, g, h) in enumerate(zip(results, gates, histories))]
     if title is None:
         title = "audit-engine report: " + ", ".join(f"{r.map_id} {r.version}" for r in results)
@@ -91,5 +86,5 @@ def render(results: Sequence[AuditResult], fail_on: str = "high",
         title=title, maps=maps, severities=list(SEVERITY_ORDER), tones=list(TONES), fail_on=fail_on,
         engine_version=ENGINE_VERSION, css=Markup(_asset("report.css")), script=Markup(script),
         script_hash=f"sha256-{digest}", max_touchpoints=SWIMLANE_MAX_TOUCHPOINTS, max_stages=SWIMLANE_MAX_STAGES,
-        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), run_info=options.run_info,
     )

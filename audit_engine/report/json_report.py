@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 from ..audit import ENGINE_VERSION, AuditResult
 from ..findings import summarize
+from ._options import RenderOptions, RunInfo
+from ._text import dump_json
 
 
-def run_object(result: AuditResult) -> dict[str, Any]:
+def run_object(result: AuditResult, info: RunInfo | None = None) -> dict[str, Any]:
     findings = result.findings
     summary = summarize(findings)
     waived = sum(1 for f in findings if f.waived)
@@ -24,12 +25,15 @@ def run_object(result: AuditResult) -> dict[str, Any]:
             "params": dict(result.ruleset.params),
         },
         **({"waivers": result.waivers.to_dict()} if result.waivers else {}),
+        **({"invocation": info.to_dict()} if info is not None else {}),
     }
 
 
-def render(results: Sequence[AuditResult]) -> str:
+def render(results: Sequence[AuditResult], options: RenderOptions) -> str:
+    """One run object, or ``{"runs": [...]}`` for several maps; each with its ``invocation``
+    (config file, skipped rules, changed parameters, threshold) when the CLI ran it."""
     if len(results) == 1:
-        doc: Any = run_object(results[0])
+        doc: Any = run_object(results[0], options.run_info)
     else:
-        doc = {"runs": [run_object(r) for r in results]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        doc = {"runs": [run_object(r, options.run_info) for r in results]}
+    return dump_json(doc)

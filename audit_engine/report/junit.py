@@ -1,10 +1,15 @@
 """JUnit XML (``--format junit``) for CI test dashboards.
 
 One ``testsuite`` per map, one ``testcase`` per rule checked (``classname`` the pack,
-``name`` the rule id and title). Every unwaived finding at or above the fail threshold
-is a ``failure`` element of its rule's test case; waived findings and findings below
-the threshold are listed in the case's ``system-out`` and do not fail it. The counts
-on ``testsuite``/``testsuites`` are those junitparser computes (one per failure element).
+``name`` the rule id and title). A rule with unwaived findings at or above the fail
+threshold fails: its case holds one ``failure`` element (``type`` the highest severity,
+``message`` how many and which subjects) whose text has every such finding's details.
+Waived findings and findings below the threshold are listed in the case's ``system-out``
+and do not fail it. So ``failures`` counts failing rules, and the counts on
+``testsuite``/``testsuites`` are those junitparser computes. Rules left out by
+``--only``/``--skip`` or a config are test cases with a ``skipped`` element. The suite's
+``properties`` say how the run was configured (map, threshold and where it came from,
+config file, skipped rules, parameters that differ from their defaults).
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ from typing import Sequence
 
 from ..audit import ENGINE_VERSION, AuditResult
 from ..findings import SEVERITY_ORDER, Finding
+from ._options import RenderOptions, RunInfo
+from ._text import replace_controls
 
 # Characters XML 1.0 cannot carry, even escaped.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _clean(text: object) -> str:
-    return _INVALID_XML.sub("\ufffd", str(text))
+    """Text XML can carry, with no control character but newline and tab (U+FFFD instead)."""
+    return replace_controls(_INVALID_XML.sub("\ufffd", str(text)))
 
 
 def _failing(f: Finding, fail_on: str) -> bool:
@@ -54,18 +62,37 @@ def _note(f: Finding, fail_on: str) -> str:
     return f"{f.severity} {f.rule_id} {f.subject} ({f.location}): {f.message} -- {why}{extra}"
 
 
-def _suite(result: AuditResult, fail_on: str) -> tuple[ET.Element, int, int]:
+def _failure(case: ET.Element, found: list[Finding], fail_on: str) -> None:
+    """One failure element for all of a rule's failing findings (highest first)."""
+    subjects = ", ".join(f.subject for f in found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+    message = (f"{found[0].subject}: {found[0].message}" if len(found) == 1 else
+               f"{len(found)} findings at {fail_on} or above: {subjects}")
+    el = ET.SubElement(case, "failure", message=_clean(message), type=found[0].severity)
+    el.text = _clean("\n\n".join(_details(f) for f in found))
+
+
+def _properties(suite: ET.Element, result: AuditResult, fail_on: str, info: RunInfo | None) -> None:
+    props = ET.SubElement(suite, "properties")
+    pairs: list[tuple[str, object]] = [
+        ("map.id", result.map_id), ("map.version", result.version), ("map.file", result.loaded.file),
+        ("fail_on", fail_on), ("engine.version", ENGINE_VERSION), ("rules.digest", result.ruleset.digest)]
+    if info is not None:
+        pairs += [("fail_on.from", info.fail_on_from), ("config.file", info.config_file or ""),
+                  ("rules.skipped", ",".join(info.skipped_rules))]
+        pairs += [(f"notice.{i}", text) for i, text in enumerate(info.notices, 1)]
+        pairs += [(f"param.{k}", v) for k, v in info.params.items()]
+    for name, value in pairs:
+        ET.SubElement(props, "property", name=name, value=_clean(value))
+
+
+def _suite(result: AuditResult, fail_on: str, info: RunInfo | None = None) -> tuple[ET.Element, int, int, int]:
     rules = result.ruleset.program.rules
     by_rule: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_rule.setdefault(f.rule_id, []).append(f)
     rule_ids = sorted(set(rules) | set(by_rule))
     suite = ET.Element("testsuite")
-    props = ET.SubElement(suite, "properties")
-    for name, value in (("map.id", result.map_id), ("map.version", result.version), ("map.file", result.loaded.file),
-                        ("fail_on", fail_on), ("engine.version", ENGINE_VERSION),
-                        ("rules.digest", result.ruleset.digest)):
-        ET.SubElement(props, "property", name=name, value=_clean(value))
+    _properties(suite, result, fail_on, info)
     failures = 0
     for rid in rule_ids:
         pack, rule = rules[rid] if rid in rules else (None, None)
@@ -74,39 +101,43 @@ def _suite(result: AuditResult, fail_on: str) -> tuple[ET.Element, int, int]:
         classname = pack.pack if pack is not None else (found[0].pack if found else "audit-engine")
         case = ET.SubElement(suite, "testcase", classname=_clean(classname), name=_clean(f"{rid} {title}".strip()),
                              file=_clean(result.loaded.file), time="0")
-        notes = []
-        for f in found:
-            if _failing(f, fail_on):
-                failures += 1
-                el = ET.SubElement(case, "failure", message=_clean(f"{f.subject}: {f.message}"), type=f.severity)
-                el.text = _clean(_details(f))
-            else:
-                notes.append(_note(f, fail_on))
+        failing = [f for f in found if _failing(f, fail_on)]
+        notes = [_note(f, fail_on) for f in found if not _failing(f, fail_on)]
+        if failing:
+            failures += 1
+            _failure(case, failing, fail_on)
         if notes:
             out = ET.SubElement(case, "system-out")
             out.text = _clean("\n".join(notes))
+    skipped = [(lp.pack.pack, rid) for lp in result.ruleset.packs for rid in lp.skipped]
+    why = f"skipped by --skip/--only or the config {info.config_file}" if info and info.config_file else \
+        "skipped by --skip/--only"
+    for pack_id, rid in sorted(skipped, key=lambda x: x[1]):
+        case = ET.SubElement(suite, "testcase", classname=_clean(pack_id), name=_clean(rid),
+                             file=_clean(result.loaded.file), time="0")
+        ET.SubElement(case, "skipped", message=_clean(why))
     suite.set("name", _clean(f"{result.map_id} {result.version}"))
-    suite.set("tests", str(len(rule_ids)))
+    suite.set("tests", str(len(rule_ids) + len(skipped)))
     suite.set("failures", str(failures))
     suite.set("errors", "0")
-    suite.set("skipped", "0")
+    suite.set("skipped", str(len(skipped)))
     suite.set("time", f"{result.seconds:.3f}")
     suite.set("file", _clean(result.loaded.file))
-    return suite, len(rule_ids), failures
+    return suite, len(rule_ids) + len(skipped), failures, len(skipped)
 
 
-def render(results: Sequence[AuditResult], fail_on: str = "high") -> str:
+def render(results: Sequence[AuditResult], options: RenderOptions) -> str:
     root = ET.Element("testsuites", name="audit-engine")
-    tests = failures = 0
+    tests = failures = skipped = 0
     seconds = 0.0
     for r in results:
-        suite, t, n = _suite(r, fail_on)
+        suite, t, n, k = _suite(r, options.fail_on, options.run_info)
         root.append(suite)
-        tests, failures, seconds = tests + t, failures + n, seconds + r.seconds
+        tests, failures, skipped, seconds = tests + t, failures + n, skipped + k, seconds + r.seconds
     root.set("tests", str(tests))
     root.set("failures", str(failures))
     root.set("errors", "0")
-    root.set("skipped", "0")
+    root.set("skipped", str(skipped))
     root.set("time", f"{seconds:.3f}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -15,13 +15,14 @@ from urllib.parse import quote
 
 from ..audit import AuditResult
 from ..findings import SEVERITY_ORDER, Finding, summarize
+from ._options import RenderOptions, RunInfo
+from ._text import CONTROL as _CONTROL
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..gate import GateOutcome
 
 TOP = 10
 ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "info": "⬜"}
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
@@ -104,7 +105,7 @@ def _gate(outcome: "GateOutcome", link_base: str) -> list[str]:
 
 
 def _section(result: AuditResult, gate: "GateOutcome | None", level: str, link_base: str) -> list[str]:
-    out = [f"{level} {esc(result.map_id)} {esc(result.version)} — `{result.loaded.file.replace('`', '')}`", ""]
+    out = [f"{level} {esc(result.map_id)} {esc(result.version)} — `{_CONTROL.sub(chr(0xfffd), result.loaded.file).replace('`', '')}`", ""]
     if gate is not None:
         out += _gate(gate, link_base) + [""]
     out += _counts_table(result.findings) + [""]
@@ -120,11 +121,18 @@ def _section(result: AuditResult, gate: "GateOutcome | None", level: str, link_b
     return out
 
 
-def render(results: Sequence[AuditResult], fail_on: str = "high", gates: Sequence["GateOutcome | None"] | None = None,
-           link_base: str = "") -> str:
-    gates = list(gates or [])
+def run_info_line(info: RunInfo | None) -> list[str]:
+    """``_Run: config `x.yaml`; skipped rules: ...; fail on none (from config)._`` when anything is configured."""
+    if info is None or not info.noteworthy():
+        return []
+    return [f"_Run: {esc(info.summary())}._", ""]
+
+
+def render(results: Sequence[AuditResult], options: RenderOptions) -> str:
+    fail_on, link_base = options.fail_on, options.link_base
+    gates = list(options.gates or [])
     gates += [None] * (len(results) - len(gates))
-    lines = ["## audit-engine report", ""]
+    lines = ["## audit-engine report", ""] + run_info_line(options.run_info)
     if len(results) > 1:
         total = sum(summarize(r.findings)["total"] for r in results)
         lines += [f"{len(results)} maps, {total} unwaived finding{'s' if total != 1 else ''}.", ""]

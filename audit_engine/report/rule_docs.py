@@ -10,11 +10,13 @@ fails when the committed copy is stale.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from ..model import ENTITIES
 from ..packs.schema import Citation, Derivation, Pack, Rule
 from ._conditions import Vocabulary, body_words, severity_words
+from ._options import RenderOptions
 
 BASIS = {
     "law": "law: a statute or regulation requires it",
@@ -29,6 +31,19 @@ VERIFIED = {
 }
 SUBJECT_NOUNS = {e.kind: e.noun for e in ENTITIES} | {"map": "the map", "failure_mode": "failure mode"}
 _PARAM = re.compile(r"\{param\.([a-z][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class RuleReference:
+    """What the reference is made from (see :func:`render`)."""
+
+    packs: Sequence[Pack]
+    frameworks: Mapping[str, str] = field(default_factory=dict)
+    checklist: Sequence[tuple[int, str, str]] = ()
+
+
+def render_view(data: RuleReference, options: RenderOptions) -> str:
+    return render(data.packs, data.frameworks, data.checklist)
 
 
 def render(packs: Sequence[Pack], frameworks: Mapping[str, str] | None = None,

@@ -8,7 +8,6 @@ show, ``partialFingerprints`` to follow a finding across commits, and
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
@@ -16,6 +15,8 @@ from urllib.parse import quote
 
 from ..audit import ENGINE_VERSION, AuditResult
 from ..findings import Finding
+from ._options import RenderOptions, RunInfo
+from ._text import dump_json
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "auditEngine/v1"
@@ -113,7 +114,23 @@ def _result(f: Finding, index: int, uri: str, map_id: str) -> dict[str, Any]:
     return out
 
 
-def run_object(result: AuditResult) -> dict[str, Any]:
+def invocation(info: RunInfo | None) -> dict[str, Any]:
+    """The run's ``invocations[0]``: it completed, and how it was configured (config file,
+    parameters, threshold; skipped rules also as disabled ``ruleConfigurationOverrides``)."""
+    out: dict[str, Any] = {"executionSuccessful": True}
+    if info is None:
+        return out
+    if info.skipped_rules:
+        out["ruleConfigurationOverrides"] = [{"descriptor": {"id": rid}, "configuration": {"enabled": False}}
+                                             for rid in info.skipped_rules]
+    out["properties"] = {"config": info.config_file, "skippedRules": list(info.skipped_rules),
+                         "params": dict(info.params), "failOn": info.fail_on, "failOnFrom": info.fail_on_from}
+    if info.notices:
+        out["toolConfigurationNotifications"] = [{"level": "warning", "message": {"text": text}} for text in info.notices]
+    return out
+
+
+def run_object(result: AuditResult, info: RunInfo | None = None) -> dict[str, Any]:
     rules = result.ruleset.program.rules
     ids = sorted(set(rules))
     index = {rid: i for i, rid in enumerate(ids)}
@@ -136,6 +153,7 @@ def run_object(result: AuditResult) -> dict[str, Any]:
             "rules": descriptors,
         }},
         "automationDetails": {"id": f"audit-engine/{result.map_id}/"},
+        "invocations": [invocation(info)],
         "artifacts": [{"location": {"uri": uri}, "roles": ["analysisTarget"]}],
         "results": results,
         "columnKind": "unicodeCodePoints",
@@ -147,9 +165,9 @@ def run_object(result: AuditResult) -> dict[str, Any]:
     }
 
 
-def to_dict(results: Sequence[AuditResult]) -> dict[str, Any]:
-    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run_object(r) for r in results]}
+def to_dict(results: Sequence[AuditResult], info: RunInfo | None = None) -> dict[str, Any]:
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run_object(r, info) for r in results]}
 
 
-def render(results: Sequence[AuditResult]) -> str:
-    return json.dumps(to_dict(results), indent=2, ensure_ascii=False) + "\n"
+def render(results: Sequence[AuditResult], options: RenderOptions) -> str:
+    return dump_json(to_dict(results, options.run_info))

@@ -147,6 +147,18 @@ class Store:
         return self._read(lambda s: queries.rule_change(queries.run_of(s, map_id, old_version),
                                                         queries.run_of(s, map_id, new_version), retired))
 
+    def rule_change_since(self, map_id: str, old_version: str, digest: str, rules: dict[str, str],
+                          retired: dict[str, tuple[str, ...]] | None = None) -> RuleSetChange:
+        """How a rule set not stored yet (``digest``, per-rule ``rules``) differs from that of
+        the latest run of a stored version."""
+        from ..rulechange import compare
+
+        def read(s):  # type: ignore[no-untyped-def]
+            before = queries.run_of(s, map_id, old_version)
+            return compare(before.ruleset_digest, before.rules, digest, rules, retired)
+
+        return self._read(read)
+
 
 def open_store(url: str, create: bool = True) -> Store:
     """Open (and if needed create or upgrade) the store at SQLAlchemy ``url``.
