@@ -221,6 +221,20 @@ def _not_regular(mode: int) -> str | None:
     return "not a regular file"
 
 
+STDIN, STDIN_NAME = "-", "<stdin>"  # a map read from standard input, and its name in messages
+
+
+def read_stdin(max_bytes: int = MAX_BYTES) -> bytes:
+    """Standard input's bytes (a map piped in as ``-``), refused past ``max_bytes``."""
+    import sys
+
+    raw = sys.stdin.buffer.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise MapError(Diagnostic(Location(STDIN_NAME, 1, 1), f"the input is larger than {max_bytes:,} bytes "
+                                                                "(limits.max_file_bytes)"))
+    return raw
+
+
 def read_bytes(file: str, error: type[InputError] = MapError, max_bytes: int = MAX_BYTES) -> bytes:
     """The file's bytes; refuses anything but a regular file (a FIFO would block forever,
     a device never end) and files over ``max_bytes``, before reading them."""

@@ -85,7 +85,7 @@ def find_config(explicit: str | None, maps: list[str]) -> RunConfig:
     """``--config`` if given, else ``audit-engine.yaml`` beside the first map, else defaults."""
     if explicit:
         return read_config(explicit)
-    if maps:
+    if maps and maps[0] != "-":  # a map on standard input has no folder
         candidate = Path(maps[0]).parent / CONFIG_NAME
         if candidate.exists():  # anything but a regular file is refused when read, not skipped
             return read_config(candidate)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from ._resources import rules_dir
 from typing import Any
 
 import yaml
@@ -12,7 +12,7 @@ from .audit import RuleSet
 
 
 def frameworks() -> list[dict[str, Any]]:
-    root = resources.files("audit_engine") / "rules" / "frameworks"
+    root = rules_dir() / "frameworks"
     return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(root.iterdir(), key=lambda p: p.name)
             if p.name.endswith(".yaml")]
 

@@ -21,6 +21,9 @@ Each ``diagnostics`` entry is a :class:`Diagnostic` carrying file, line and colu
 
 from __future__ import annotations
 
+import functools
+import os
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -68,7 +71,7 @@ class InputError(AuditEngineError):
             diagnostics = [Diagnostic(Location(file or "<input>", 1, 1), diagnostics)]
         elif isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
-        self.diagnostics: list[Diagnostic] = sorted(diagnostics)
+        self.diagnostics: list[Diagnostic] = sorted(_unquoted(d) for d in diagnostics)
         self.note = note  # e.g. how many more problems were not shown
         super().__init__(self._render())
 
@@ -77,6 +80,29 @@ class InputError(AuditEngineError):
         head = f"{n} problem{'s' if n != 1 else ''} in {self.kind}"
         tail = f"\n  ({self.note})" if self.note else ""
         return head + ":\n" + "\n".join(f"  {d}" for d in self.diagnostics) + tail
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`")
+_BARE = re.compile(r"\bthe number [^\s;,)]+|[^\s(]+(?= \(which YAML reads as)")  # values the loader names unquoted
+SYMLINK_NOTE = "(not quoted: the file is reached through a symbolic link)"
+
+
+@functools.lru_cache(maxsize=256)
+def through_symlink(file: str) -> bool:
+    """Is ``file`` reached through a symbolic link (itself or a folder on its path)?"""
+    try:
+        return os.path.exists(file) and os.path.realpath(file) != os.path.abspath(file)
+    except (OSError, ValueError):
+        return False
+
+
+def _unquoted(d: Diagnostic) -> Diagnostic:
+    """A diagnostic about a file reached through a symbolic link quotes none of its content:
+    the link may point at a secret (``map.yaml -> ~/.pgpass``) and CI logs are widely read."""
+    if not through_symlink(d.location.file):
+        return d
+    message = _BARE.sub(lambda m: "a number" if m.group().startswith("the number") else "a value", d.message)
+    return Diagnostic(d.location, _QUOTED.sub("'…'", message) + " " + SYMLINK_NOTE)
 
 
 class MapError(InputError):

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from ._yaml import Document, Path, parse_bytes, path_str, read_bytes
+from ._yaml import STDIN, STDIN_NAME, Document, Path, parse_bytes, path_str, read_bytes, read_stdin
 from . import _gc
 from .errors import Diagnostic, Location, MapError, did_you_mean
 from .limits import DEFAULT, Limits
@@ -42,8 +42,11 @@ class LoadedMap:
 
 
 def load_map(path: str | FsPath, limits: Limits = DEFAULT) -> LoadedMap:
-    """Read, validate and locate the journey map at ``path``; raise MapError on any problem."""
+    """Read, validate and locate the journey map at ``path`` (``-``: standard input); raise
+    MapError on any problem."""
     file = str(path)
+    if file == STDIN:
+        return _load(read_stdin(max_bytes=limits.max_file_bytes), STDIN_NAME, limits)
     return _load(read_bytes(file, max_bytes=limits.max_file_bytes), file, limits)
 
 

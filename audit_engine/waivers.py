@@ -268,6 +268,8 @@ def _problems(exc: ValidationError, doc: _yaml.Document) -> list[Diagnostic]:
 
 
 def default_waiver_file(map_file: str | Path) -> Path | None:
+    if str(map_file) in ("-", "<stdin>"):  # a map on standard input has no folder
+        return None
     candidate = Path(map_file).parent / WAIVER_FILE
     return candidate if candidate.exists() else None  # a FIFO or folder is refused when read
 

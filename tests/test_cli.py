@@ -192,3 +192,22 @@ def test_checklist(cli) -> None:
 def test_demo_map_audits(cli) -> None:
     p = cli("audit", DEMO, "--no-store", "--fail-on", "none")
     assert p.returncode == 0 and "findings" in p.stdout
+
+
+def test_a_map_on_standard_input(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    def run(*args: str, text: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "audit_engine", *args], input=text, capture_output=True,
+                              text=True, cwd=tmp_path, env=os.environ, timeout=120)
+
+    (tmp_path / "audit-engine.yaml").write_text("skip: [HDF-002]\n")  # the working folder is not the map's folder
+    p = run("audit", "-", "--no-store", "--format", "json", text=Path(PORTAL_V1).read_text())
+    assert p.returncode == 1, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["map"]["file"] == "<stdin>" and "HDF-002" in {f["rule_id"] for f in doc["findings"]}
+    assert doc["findings"][0]["location"]["file"] == "<stdin>"
+    p = run("validate", "-", text="format: 1\nid: m\n")
+    assert p.returncode == 2 and "<stdin>:1:1: missing required key 'name'" in p.stderr

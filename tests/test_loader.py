@@ -468,3 +468,31 @@ def test_a_15000_touchpoint_map_loads(tmp_path: Path) -> None:
     assert len(loaded.map.touchpoints) == 15_000
     assert loaded.location_of("touchpoint", "tp-14999").line > 1
     assert ("failure_mode", "fm-14997") in loaded.locations
+
+
+def test_errors_never_quote_a_file_reached_through_a_symlink(tmp_path: Path) -> None:
+    """A pull request may add `map.yaml -> ~/.pgpass`: the CI log must not show what it points at."""
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text('format: 1\nid: m\nname: yes\nversion: 987654321\nhunter2: "s3cr3t-token"\n'
+                      "stakeholders: [{id: p, name: P, group: patient-s3cr3t}]\nstages: [{id: s, name: S}]\n")
+    (tmp_path / "repo").mkdir()
+    link = tmp_path / "repo" / "map.yaml"
+    link.symlink_to(secret)
+    folder_link = tmp_path / "repo" / "maps"
+    folder_link.symlink_to(secret.parent)
+    direct = "\n".join(str(d) for d in _refused_load(secret))
+    assert "hunter2" in direct and "987654321" in direct and "patient-s3cr3t" in direct  # quoted when direct
+    for path in (link, folder_link / "secret.txt"):
+        diagnostics = _refused_load(path)
+        assert len(diagnostics) == 4
+        for d in diagnostics:
+            text = str(d)
+            assert not any(s in text for s in ("hunter2", "s3cr3t", "987654321", "yes")), text
+            assert text.endswith("(not quoted: the file is reached through a symbolic link)")
+
+
+def _refused_load(path: Path) -> list:
+    with pytest.raises(MapError) as info:
+        load_map(path)
+    return info.value.diagnostics

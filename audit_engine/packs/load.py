@@ -6,13 +6,13 @@ its file:line:column."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from pydantic import ValidationError
 
 from .. import _yaml
+from .._resources import rules_dir
 from ..errors import Diagnostic, Location, PackError, UsageError, did_you_mean
 from .compile import compile_packs
 from .program import CompileProblems, Problem, Program
@@ -42,8 +42,7 @@ class LoadedPack:
 
 
 def builtin_pack_files() -> list[Path]:
-    root = resources.files("audit_engine") / "rules"
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p for p in rules_dir().iterdir() if p.name.endswith(".yaml"))
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
