@@ -211,3 +211,27 @@ def test_a_map_on_standard_input(tmp_path: Path) -> None:
     assert doc["findings"][0]["location"]["file"] == "<stdin>"
     p = run("validate", "-", text="format: 1\nid: m\n")
     assert p.returncode == 2 and "<stdin>:1:1: missing required key 'name'" in p.stderr
+
+
+def test_rules_test_on_a_pack_that_does_not_compile_is_exit_2(cli, tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "pack: bad\nversion: 1.0.0\ntitle: Bad\nrules:\n  - id: BAD-001\n    title: A bad rule here\n"
+        "    severity: low\n    subject: t.id\n    subject_kind: touchpoint\n    citation: none\n"
+        "    rationale: because this is a test of errors\n    remediation: fix the pack please\n"
+        "    when:\n      - {fact: touchpiont, as: t}\n    message: hi\n"
+        "    examples: {fires: [{name: a, subjects: [x], map: {}}], passes: [{name: b, map: {}}]}\n")
+    p = cli("rules", "test", str(tmp_path / "p.yaml"))
+    assert p.returncode == 2 and "did you mean 'touchpoint'" in p.stderr
+
+
+def test_diff_of_two_files_uses_the_configuration_beside_them(cli, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(PORTAL_V1, tmp_path / "v1.yaml")
+    shutil.copy(PORTAL_V2, tmp_path / "v2.yaml")
+    (tmp_path / "audit-engine.yaml").write_text("skip: [HDF-002]\n")
+    p = cli("diff", str(tmp_path / "v1.yaml"), str(tmp_path / "v2.yaml"), "--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert "HDF-002" not in {f["rule_id"] for k in ("new", "resolved", "unchanged") for f in doc[k]}
+    assert "skipped rules: HDF-002" in p.stderr

@@ -213,12 +213,16 @@ def test_junit_has_one_failure_per_failing_case(ruleset, tmp_path: Path) -> None
     [suite] = list(JUnitXml.fromfile(str(path)))
     failing = [c for c in suite if any(isinstance(r, Failure) for r in c.result)]
     assert all(sum(isinstance(r, Failure) for r in c.result) == 1 for c in failing)
-    assert suite.failures == len(failing) == len({f.rule_id for f in result.findings
-                                                 if not f.waived and f.severity in ("critical", "high")})
-    comp = next(c for c in failing if c.name.startswith("COMP-001"))
-    [failure] = [r for r in comp.result if isinstance(r, Failure)]
-    assert failure.message == "2 findings at high or above: icu-handoff, sepsis-alert"
-    assert "COMP-001 icu-handoff:" in failure.text and "COMP-001 sepsis-alert:" in failure.text
+    failing_findings = [f for f in result.findings if not f.waived and f.severity in ("critical", "high")]
+    assert suite.failures == len(failing) == len(failing_findings)  # one case, one failure, per failing finding
+    assert sorted(c.name for c in failing) == sorted(f"{f.rule_id} {f.subject}" for f in failing_findings)
+    comp = [c for c in failing if c.name.startswith("COMP-001")]
+    assert [c.name for c in comp] == ["COMP-001 icu-handoff", "COMP-001 sepsis-alert"]
+    [failure] = [r for r in comp[0].result if isinstance(r, Failure)]
+    assert failure.message.startswith("Touchpoint 'Rapid response nurse takes the hand-off to ICU' (icu-handoff)")
+    assert failure.text.startswith("HIGH COMP-001 icu-handoff:") and "COMP-001 sepsis-alert" not in failure.text
+    passing = {c.name.split(" ", 1)[0] for c in suite if not any(isinstance(r, Failure) for r in c.result)}
+    assert passing == set(result.ruleset.program.rules) - {f.rule_id for f in failing_findings}
 
 
 # --------------------------------------------------------------------------- the trend chart

@@ -139,7 +139,9 @@ def ruleset_options(fn: Callable) -> Callable:
         from ..config import find_config
         from ..limits import cap_memory
 
-        maps = [m for m in kwargs.get("maps", ()) or ()] or [kwargs[k] for k in ("map_file",) if kwargs.get(k)]
+        # the map files of the command (diff: OLD and NEW, when they are files): the config is found beside the first
+        maps = [m for m in kwargs.get("maps", ()) or ()] or [kwargs[k] for k in ("map_file", "old", "new")
+                                                             if kwargs.get(k) and os.path.isfile(kwargs[k])]
         cfg = find_config(config_file, [str(m) for m in maps])
         cap_memory(cfg.limits_obj())
         merged = {**cfg.params, **parse_params(params)}

@@ -58,9 +58,10 @@ def rules_show(rule_id: str, ruleset, config) -> None:
 def rules_test(paths: tuple[str, ...], verbose: bool) -> None:
     """Run rules' firing and non-firing examples (shipped packs, or the packs at PATHS)."""
     from ..packs.examples import run_examples
-    from ..packs.load import load_packs, pack_files, read_pack
+    from ..packs.load import build_program, load_packs, pack_files, read_pack, resolve_params
 
     packs = load_packs(paths)
+    build_program(packs, resolve_params(packs, {}))  # a pack that does not compile is bad input: exit 2
     only = {read_pack(p).pack.pack for p in pack_files(paths)} if paths else None
     outcomes = run_examples(packs, only)
     _render("examples", "text", outcomes, verbose=verbose)

@@ -1,15 +1,16 @@
 """JUnit XML (``--format junit``) for CI test dashboards.
 
-One ``testsuite`` per map, one ``testcase`` per rule checked (``classname`` the pack,
-``name`` the rule id and title). A rule with unwaived findings at or above the fail
-threshold fails: its case holds one ``failure`` element (``type`` the highest severity,
-``message`` how many and which subjects) whose text has every such finding's details.
-Waived findings and findings below the threshold are listed in the case's ``system-out``
-and do not fail it. So ``failures`` counts failing rules, and the counts on
-``testsuite``/``testsuites`` are those junitparser computes. Rules left out by
-``--only``/``--skip`` or a config are test cases with a ``skipped`` element. The suite's
-``properties`` say how the run was configured (map, threshold and where it came from,
-config file, skipped rules, parameters that differ from their defaults).
+One ``testsuite`` per map. Each unwaived finding at or above the fail threshold is a
+failing ``testcase`` of its own (``classname`` the pack, ``name`` the rule id and the
+subject), holding one ``failure`` (``type`` the severity, ``message`` the finding's
+message, text its location, citation, fingerprint and evidence): a dashboard lists and
+tracks each one, and ``failures`` counts them. A rule with no such finding is one passing
+``testcase`` (``name`` the rule id and title). Waived findings and findings below the
+threshold fail nothing; they are listed in the ``system-out`` of their rule's first case.
+Rules left out by ``--only``/``--skip`` or a config are test cases with a ``skipped``
+element. The suite's ``properties`` say how the run was configured (map, threshold and
+where it came from, config file, skipped rules, notices, parameters that differ from
+their defaults).
 """
 
 from __future__ import annotations
@@ -62,13 +63,9 @@ def _note(f: Finding, fail_on: str) -> str:
     return f"{f.severity} {f.rule_id} {f.subject} ({f.location}): {f.message} -- {why}{extra}"
 
 
-def _failure(case: ET.Element, found: list[Finding], fail_on: str) -> None:
-    """One failure element for all of a rule's failing findings (highest first)."""
-    subjects = ", ".join(f.subject for f in found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
-    message = (f"{found[0].subject}: {found[0].message}" if len(found) == 1 else
-               f"{len(found)} findings at {fail_on} or above: {subjects}")
-    el = ET.SubElement(case, "failure", message=_clean(message), type=found[0].severity)
-    el.text = _clean("\n\n".join(_details(f) for f in found))
+def _failure(case: ET.Element, f: Finding) -> None:
+    el = ET.SubElement(case, "failure", message=_clean(f.message), type=f.severity)
+    el.text = _clean(_details(f))
 
 
 def _properties(suite: ET.Element, result: AuditResult, fail_on: str, info: RunInfo | None) -> None:
@@ -93,21 +90,27 @@ def _suite(result: AuditResult, fail_on: str, info: RunInfo | None = None) -> tu
     rule_ids = sorted(set(rules) | set(by_rule))
     suite = ET.Element("testsuite")
     _properties(suite, result, fail_on, info)
-    failures = 0
+    failures = cases = 0
     for rid in rule_ids:
         pack, rule = rules[rid] if rid in rules else (None, None)
         found = sorted(by_rule.get(rid, []), key=Finding.sort_key)
         title = rule.title if rule is not None else (found[0].title if found else "")
-        classname = pack.pack if pack is not None else (found[0].pack if found else "audit-engine")
-        case = ET.SubElement(suite, "testcase", classname=_clean(classname), name=_clean(f"{rid} {title}".strip()),
-                             file=_clean(result.loaded.file), time="0")
+        classname = _clean(pack.pack if pack is not None else (found[0].pack if found else "audit-engine"))
         failing = [f for f in found if _failing(f, fail_on)]
         notes = [_note(f, fail_on) for f in found if not _failing(f, fail_on)]
-        if failing:
-            failures += 1
-            _failure(case, failing, fail_on)
-        if notes:
-            out = ET.SubElement(case, "system-out")
+        first: ET.Element | None = None
+        for f in failing:
+            case = ET.SubElement(suite, "testcase", classname=classname, name=_clean(f"{rid} {f.subject}"),
+                                 file=_clean(result.loaded.file), line=str(f.location.line), time="0")
+            _failure(case, f)
+            first = first if first is not None else case
+        if not failing:
+            first = ET.SubElement(suite, "testcase", classname=classname, name=_clean(f"{rid} {title}".strip()),
+                                  file=_clean(result.loaded.file), time="0")
+        cases += max(1, len(failing))
+        failures += len(failing)
+        if notes and first is not None:
+            out = ET.SubElement(first, "system-out")
             out.text = _clean("\n".join(notes))
     skipped = [(lp.pack.pack, rid) for lp in result.ruleset.packs for rid in lp.skipped]
     why = f"skipped by --skip/--only or the config {info.config_file}" if info and info.config_file else \
@@ -117,13 +120,13 @@ def _suite(result: AuditResult, fail_on: str, info: RunInfo | None = None) -> tu
                              file=_clean(result.loaded.file), time="0")
         ET.SubElement(case, "skipped", message=_clean(why))
     suite.set("name", _clean(f"{result.map_id} {result.version}"))
-    suite.set("tests", str(len(rule_ids) + len(skipped)))
+    suite.set("tests", str(cases + len(skipped)))
     suite.set("failures", str(failures))
     suite.set("errors", "0")
     suite.set("skipped", str(len(skipped)))
     suite.set("time", f"{result.seconds:.3f}")
     suite.set("file", _clean(result.loaded.file))
-    return suite, len(rule_ids) + len(skipped), failures, len(skipped)
+    return suite, cases + len(skipped), failures, len(skipped)
 
 
 def render(results: Sequence[AuditResult], options: RenderOptions) -> str:
