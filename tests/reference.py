@@ -3,7 +3,7 @@
 It shares nothing with the engine (no ``audit_engine.packs.compile``, no
 ``audit_engine.engine``): it reads the pack models of ``audit_engine.packs.schema``
 and the base facts of ``audit_engine.facts`` and evaluates them the way
-``rules/README.md`` describes:
+``docs/packs.md`` describes:
 
 * strata: a base type is stratum 0; a derived type sits at or above every type its
   derivations use positively and strictly above every type they negate;

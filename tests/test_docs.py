@@ -1,6 +1,7 @@
 """docs/ stays true: generated pages match the code, the format reference covers every
 field of the models, the schema describes every property, the tutorial's commands do
-what the tutorial says."""
+what the tutorial says, the rule-pack language and the run configuration pages cover
+every key, fact, limit and environment variable, and their examples work."""
 
 from __future__ import annotations
 
@@ -157,7 +158,7 @@ def _anchors(md: str) -> set[str]:
 
 
 def test_readme_and_docs_link_only_to_files_in_the_repository() -> None:
-    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    pages = [ROOT / "README.md", ROOT / "rules" / "README.md", *sorted(DOCS.glob("*.md"))]
     assert {p.name for p in pages} >= {"README.md", "index.md", "tutorial.md", "map-format.md", "cli.md", "rules.md"}
     broken = []
     for page in pages:
@@ -371,3 +372,231 @@ def test_tutorial_shows_real_files_and_output(tmp_path: Path) -> None:
         "+  - {id: analytics, name: Portal usage analytics, operator: vendor, baa: true}"]
     for a, b in changed:
         assert f"-{a}" in text and f"+{b}" in text
+
+
+# --------------------------------------------------------------------------- the rule-pack language
+
+PACKS_DOC = DOCS / "packs.md"
+EXAMPLE_PACK = DOCS / "packs" / "example-pack.yaml"
+
+_PACK_SECTIONS = {  # model of audit_engine.packs.schema -> the heading of its key table in docs/packs.md
+    "Pack": "### Pack keys", "Parameter": "### parameters entries", "FactDoc": "### facts entries",
+    "Condition": "### Condition keys", "Not": "### Condition keys", "Ref": "### Operands", "Param": "### Operands",
+    "Op": "### Field tests", "Derivation": "### Derivation keys", "Rule": "### Rule keys",
+    "SeverityWhen": "#### severity_when entries", "Citation": "#### citations entries",
+    "Examples": "### examples: fires and passes", "Example": "### examples: fires and passes",
+    "RetiredRule": "### retired entries",
+}
+_KIND_WORDS = {"id": "id", "str": "text", "int": "number", "bool": "bool", "list": "list"}
+
+
+def _rows(section: str) -> list[list[str]]:
+    """The cells of the table rows of ``section`` whose first cell is `code`."""
+    return [[c.strip() for c in line.strip().strip("|").split(" | ")]
+            for line in section.splitlines() if line.startswith("| `")]
+
+
+def _yaml_blocks(md: str) -> list[str]:
+    return [b.split("```", 1)[0] for b in md.split("```yaml\n")[1:]]
+
+
+def _schema_models() -> dict[str, type]:
+    from pydantic import BaseModel
+
+    from audit_engine.packs import schema
+
+    return {name: m for name, m in vars(schema).items() if isinstance(m, type) and issubclass(m, BaseModel)
+            and m.__module__ == schema.__name__ and not name.startswith("_")}
+
+
+def test_pack_reference_documents_every_key_of_the_pack_schema() -> None:
+    from typing import get_args
+
+    from audit_engine.packs import schema
+
+    text = PACKS_DOC.read_text(encoding="utf-8")
+    models = _schema_models()
+    assert set(models) == set(_PACK_SECTIONS), "a model of the pack schema has no section in docs/packs.md"
+    missing = []
+    for name, model in models.items():
+        section = _section(text, _PACK_SECTIONS[name])
+        for attr, info in model.model_fields.items():
+            key = info.alias or attr
+            if f"\n| `{key}` |" not in section:
+                missing.append(f"{name}.{key} (under '{_PACK_SECTIONS[name]}')")
+    rule_keys = _section(text, "### Rule keys")
+    if "\n| `citation` |" not in rule_keys:  # the one-string form older packs use (Rule._citation_string)
+        missing.append("Rule.citation")
+    assert not missing, "docs/packs.md does not document: " + ", ".join(missing)
+    for values, where in ((schema.SubjectKind, "### Rule keys"), (schema.Severity, "### Rule keys"),
+                          (schema.Basis, "### Basis"), (schema.Verification, "#### citations entries")):
+        section = _section(text, where)
+        assert all(f"`{v}`" in section or f"**{v}**" in section for v in get_args(values)), (values, where)
+    assert set(get_args(schema.Basis)) == {r[0].strip("`") for r in _rows(_section(text, "### Basis"))}
+
+
+def test_pack_reference_lists_every_base_fact_as_the_code_defines_it() -> None:
+    from audit_engine.facts import ANCHOR_FIELDS, BASE_FACT_TYPES
+
+    rows = _rows(_section(PACKS_DOC.read_text(encoding="utf-8"), "### Base facts"))
+    documented: dict[str, tuple[dict[str, tuple[str, bool]], str]] = {}
+    for fact, _one_per, anchor, fields in rows:
+        parsed = re.findall(r"`([a-z_]+)`(\??) (id|text|number|bool|list)", fields)
+        assert len(parsed) == len(fields.split(", ")), f"docs/packs.md: cannot read the fields of {fact}: {fields}"
+        documented[fact.strip("`")] = ({f: (kind, not optional) for f, optional, kind in parsed}, anchor.strip("`"))
+    assert len(documented) == len(rows), "docs/packs.md lists a base fact twice"
+    assert set(documented) == set(BASE_FACT_TYPES), (
+        f"docs/packs.md lists base facts that do not exist: {sorted(set(documented) - set(BASE_FACT_TYPES))}; "
+        f"and misses: {sorted(set(BASE_FACT_TYPES) - set(documented))}")
+    for name, ft in BASE_FACT_TYPES.items():
+        fields, anchor = documented[name]
+        want = {f: (_KIND_WORDS[k], f in ft.required) for f, k in ft.fields.items()}
+        assert fields == want, f"docs/packs.md: the fields of base fact {name} are {want} (field: (kind, always set))"
+        assert list(fields) == list(ft.fields), f"docs/packs.md: list the fields of {name} in the code's order"
+        assert anchor == ANCHOR_FIELDS.get(name, ""), f"docs/packs.md: {name} is tied to a touchpoint by " \
+                                                      f"{ANCHOR_FIELDS.get(name)!r}"
+
+
+def test_pack_reference_lists_the_derived_facts_of_the_core_pack(ruleset) -> None:
+    core = next(lp.pack for lp in ruleset.packs if lp.pack.pack == "core")
+    rows = _rows(_section(PACKS_DOC.read_text(encoding="utf-8"), "### Derived facts of the core pack"))
+    documented = {fact.strip("`"): (fields, meaning) for fact, fields, meaning in rows}
+    assert list(documented) == list(core.facts) == list(dict.fromkeys(d.fact for d in core.derive))
+    for name, (fields, meaning) in documented.items():
+        ft = ruleset.program.fact_types[name]
+        want = ", ".join(f"`{f}`" + ("" if f in ft.required else "?") for f in ft.fields)
+        assert (fields, meaning) == (want, core.facts[name].doc), f"docs/packs.md: derived fact {name}"
+
+
+def test_pack_reference_names_every_framework_with_a_requirement_list() -> None:
+    import yaml
+
+    section = _section(PACKS_DOC.read_text(encoding="utf-8"), "#### citations entries")
+    for path in sorted((ROOT / "rules" / "frameworks").glob("*.yaml")):
+        framework = yaml.safe_load(path.read_text(encoding="utf-8"))["framework"]
+        assert f"`{framework}`" in section, f"docs/packs.md does not name the framework {framework} ({path.name})"
+
+
+def test_worked_example_pack_passes_rules_test(cli, tmp_path: Path) -> None:
+    from audit_engine.packs.load import read_pack
+
+    text = PACKS_DOC.read_text(encoding="utf-8")
+    shown = _yaml_blocks(text.split("\n## Worked example\n", 1)[1])[-1]  # (its YAML comments start with #)
+    pack_text = EXAMPLE_PACK.read_text(encoding="utf-8")
+    assert shown == pack_text, "docs/packs.md shows another pack than docs/packs/example-pack.yaml"
+    p = cli("rules", "test", "docs/packs/example-pack.yaml")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"$ audit-engine rules test docs/packs/example-pack.yaml\n{p.stdout}```" in text, \
+        f"docs/packs.md does not show what `rules test` prints:\n{p.stdout}"
+    # what the page says the example shows
+    pack = read_pack(EXAMPLE_PACK).pack
+    rules = {r.id: r for r in pack.rules}
+    assert pack.parameters and pack.facts and pack.retired and len(pack.derive) >= 3
+    assert rules["RCL-002"].basis == "good_practice" and rules["RCL-002"].severity == "low"
+    assert rules["RCL-003"].when_any and rules["RCL-003"].subject_kinds == ("system", "touchpoint")
+    assert rules["RCL-004"].severity_when and rules["RCL-004"].checklist
+    assert [r.id for r in pack.retired] == ["RCL-001"] and pack.retired[0].replaced_by == ["RCL-004"]
+    assert any(ex.params for ex in rules["RCL-002"].examples.passes)
+    # the failing run the page shows: the same pack with one example broken
+    broken = pack_text.replace("audience: [nurse], competency_check: true}",
+                               "audience: [nurse], competency_check: true, refresher_days: 365}", 1)
+    assert broken != pack_text
+    (tmp_path / "docs" / "packs").mkdir(parents=True)
+    (tmp_path / "docs" / "packs" / "example-pack.yaml").write_text(broken, encoding="utf-8")
+    p = cli("rules", "test", "docs/packs/example-pack.yaml", cwd=tmp_path)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stdout in text, f"docs/packs.md does not show what a failing `rules test` prints:\n{p.stdout}"
+
+
+def test_pack_reference_snippets_compile(cli, tmp_path: Path) -> None:
+    """Every complete pack on the page compiles; every rule shown passes its own examples."""
+    import yaml
+
+    text = PACKS_DOC.read_text(encoding="utf-8")
+    checked = 0
+    for i, block in enumerate(_yaml_blocks(text)):
+        doc = yaml.safe_load(block)
+        if not isinstance(doc, dict) or not {"pack", "derive", "rules"} & set(doc) or doc.get("pack") == "riverside-clinic":
+            continue  # a fragment, or the worked example (tested above)
+        doc = {"pack": f"snippet-{i}", "version": "1.0.0", "title": "a snippet of docs/packs.md", **doc}
+        path = tmp_path / f"snippet-{i}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        p = cli("rules", "test", str(path)) if doc.get("rules") else cli("rules", "list", "--pack", str(path))
+        assert p.returncode == 0, f"the YAML example {i} of docs/packs.md does not work:\n{block}\n{p.stdout}{p.stderr}"
+        checked += 1
+    assert checked >= 4
+
+
+# --------------------------------------------------------------------------- the run configuration
+
+CONFIG_DOC = DOCS / "configuration.md"
+
+
+def test_configuration_reference_documents_every_key() -> None:
+    from typing import get_args
+
+    from audit_engine.config import RunConfig
+
+    keys = _section(CONFIG_DOC.read_text(encoding="utf-8"), "## Keys")
+    rows = {r[0].strip("`"): r for r in _rows(keys)}
+    assert set(rows) == set(RunConfig.model_fields), (
+        f"docs/configuration.md documents {sorted(rows)}; the run configuration has {sorted(RunConfig.model_fields)}")
+    fail_on = get_args(get_args(RunConfig.model_fields["fail_on"].annotation)[0])
+    assert all(f"`{v}`" in rows["fail_on"][1] for v in fail_on)
+    days = RunConfig.model_fields["waiver_max_days"]
+    ge = next(m.ge for m in days.metadata if hasattr(m, "ge"))
+    le = next(m.le for m in days.metadata if hasattr(m, "le"))
+    assert rows["waiver_max_days"][1:3] == [f"whole number, {ge} to {le}", str(days.default)]
+
+
+def test_configuration_reference_lists_every_limit_with_its_default() -> None:
+    from audit_engine.limits import DEFAULT, Limits
+
+    section = _section(CONFIG_DOC.read_text(encoding="utf-8"), "## Limits")
+    rows = {r[0].strip("`"): r for r in _rows(section)}
+    assert list(rows) == Limits.names(), f"docs/configuration.md lists the limits {list(rows)}, not {Limits.names()}"
+    for name in Limits.names():
+        assert rows[name][1].split(" ")[0] == f"{getattr(DEFAULT, name):,}", f"docs/configuration.md: default of {name}"
+    assert "`0` means no cap" in rows["max_memory_mb"][2]
+
+
+def test_configuration_reference_documents_every_environment_variable() -> None:
+    section = _section(CONFIG_DOC.read_text(encoding="utf-8"), "## Environment variables")
+    used = {name for path in sorted((ROOT / "audit_engine").rglob("*.py"))
+            for name in re.findall(r"\bAUDIT_ENGINE_[A-Z_]*[A-Z]\b", path.read_text(encoding="utf-8"))}
+    assert used >= {"AUDIT_ENGINE_DB", "AUDIT_ENGINE_DB_SHARED", "AUDIT_ENGINE_TODAY"}
+    assert {r[0].strip("`") for r in _rows(section)} == used
+
+
+def test_configuration_reference_says_which_commands_read_it() -> None:
+    import click
+
+    from audit_engine.cli import command_tree
+
+    where = " ".join(_section(CONFIG_DOC.read_text(encoding="utf-8"), "## Where it is found").split())
+    none = next(s for s in where.split(". ") if s.endswith("read none"))
+
+    def walk(group: click.Group, path: str):
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                yield from walk(cmd, f"{path}{name} ")
+            else:
+                yield f"{path}{name}", cmd
+
+    for name, cmd in walk(command_tree(), ""):
+        reads = any("--config" in p.opts for p in cmd.params if isinstance(p, click.Option))
+        assert f"`{name}`" in where, f"docs/configuration.md does not say whether `{name}` reads a configuration"
+        assert (f"`{name}`" in none) != reads, f"docs/configuration.md is wrong about `{name}` and --config"
+
+
+def test_configuration_reference_examples_are_valid(tmp_path: Path) -> None:
+    from audit_engine.config import read_config
+
+    blocks = _yaml_blocks(CONFIG_DOC.read_text(encoding="utf-8"))
+    assert len(blocks) >= 2
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"example-{i}.yaml"
+        path.write_text(block, encoding="utf-8")
+        read_config(path).limits_obj()  # raises ConfigError, with the problem's position, for an invalid example
+    first = read_config(tmp_path / "example-0.yaml")
+    assert first.params and first.packs and first.skip and first.fail_on and first.waivers and first.limits

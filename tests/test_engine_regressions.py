@@ -475,7 +475,7 @@ def test_a_real_error_303_is_a_capacity_error(tmp_path: Path, phi_map: LoadedMap
 # A. A non-equality join (`ne`, `lt`, `le`, `gt`, `ge` with `{ref: ...}`) whose referenced
 #    field is absent (and, for `ne`, also when the tested field is absent) makes
 #    assert_facts fail with error 311. The wrapper turns it into an EngineError (no partial
-#    result), but rules/README.md says such a test is simply false (`ne`: true).
+#    result), but docs/packs.md says such a test is simply false (`ne`: true).
 # B. In one condition, a join test written after an alpha `$or` test (what `ne`, `not_in`,
 #    `in` with 2+ values and `any_of` compile to) is silently ignored, even an equality
 #    join: the condition matches facts it should not. No shipped rule is affected today
@@ -504,7 +504,7 @@ _ABSENT_MAP = _base_map(
 
 def test_an_absent_join_operand_follows_the_documented_semantics(tmp_path: Path) -> None:
     """durable-rules fails with error 311 when a non-equality join meets an absent field;
-    the compiler guards both sides, so such a test is simply false (rules/README.md)."""
+    the compiler guards both sides, so such a test is simply false (docs/packs.md)."""
     path = _absent_join_pack(tmp_path)
     rs = RuleSet.load(extra_packs=[path], only=["absent-join"])
     lm = load(_ABSENT_MAP)
@@ -582,7 +582,7 @@ def test_raw_engine_pins_for_bugs_a_and_b() -> None:
 
 
 # C. Equality in durable-rules coerces types: `false` equals 0, `true` equals 1, and the
-#    string "0" equals the number 0. rules/README.md says "equal" and facts are JSON; the
+#    string "0" equals the number 0. docs/packs.md says "equal" and facts are JSON; the
 #    compiler refuses a literal whose type does not match the field's kind, and ordering
 #    tests on anything but numbers.
 # D. Not pinned here because it is not deterministic: after a process has created a few

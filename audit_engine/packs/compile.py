@@ -12,7 +12,7 @@ What the compiler checks, so that a pack means exactly one thing:
 * **No cross products, no silent changes to built-in facts** (``_guards``).
 * **Joins that can be evaluated.** A test against ``{ref: a.f}`` other than equality
   holds only when both fields are set; inside ``not:`` such a ref must name a field
-  every fact of its type has (rules/README.md).
+  every fact of its type has (docs/packs.md, "Negation").
 
 Engine limits (facts per body, tests per condition, number of bodies) are the engine's
 business: ``engine.translate`` reports them as problems at the same pack positions.

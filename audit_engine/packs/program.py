@@ -6,7 +6,7 @@ strata, derivations and their asserted fields, parameters already substituted, a
 rule metadata findings need. ``engine/`` alone translates a program for durable-rules
 and runs it; nothing here knows that engine exists.
 
-The meaning of a test (``rules/README.md``, "Field tests") is :func:`holds`; the engine
+The meaning of a test (``docs/packs.md``, "Field tests" and "Absent fields") is :func:`holds`; the engine
 must agree with it, which the differential tests check against an independent reference
 interpreter.
 """

@@ -4,7 +4,7 @@ A pack is data, never code. It declares parameters, *derivations* (rules that as
 new facts, for forward chaining) and *checks* (rules that emit findings). Both have a
 body: a list of conditions over facts, joined by shared values (``{ref: alias.field}``)
 and negated with ``not:``. ``when_any`` lists alternative bodies (a disjunction).
-See rules/README.md for the language reference.
+See docs/packs.md for the language reference.
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ class Rule(_Strict):
 
 
 class RetiredRule(_Strict):
-    """A rule id that is no longer used: never reused, listed by ``rules list --retired``."""
+    """A rule id that is no longer used: never reused, listed in the rule reference (``rules doc``)."""
 
     id: Annotated[str, Field(pattern=RULE_ID)]
     retired_in: Annotated[str, Field(min_length=1)]
