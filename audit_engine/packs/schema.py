@@ -260,7 +260,8 @@ class Rule(_Strict):
 
 
 class RetiredRule(_Strict):
-    """A rule id that is no longer used: never reused, listed in the rule reference (``rules doc``)."""
+    """A rule id that is no longer used: never reused, listed by ``rules list --retired`` and in the
+    rule reference (``rules doc``)."""
 
     id: Annotated[str, Field(pattern=RULE_ID)]
     retired_in: Annotated[str, Field(min_length=1)]
