@@ -148,31 +148,32 @@ def test_rules_test_fails_readably_on_a_wrong_example(cli, tmp_path: Path) -> No
     assert "1 failed" in p.stdout
 
 
-def test_broken_user_pack_is_exit_2_with_position(cli, tmp_path: Path) -> None:
-    (tmp_path / "p.yaml").write_text(
+def _one_rule_pack(path: Path, when: str = "{fact: touchpoint, as: t}",
+                   examples: str = "{fires: [{name: a, subjects: [x], map: {}}], passes: [{name: b, map: {}}]}") -> str:
+    """A pack file of one rule (BAD-001) with the given condition and examples."""
+    path.write_text(
         "pack: bad\nversion: 1.0.0\ntitle: Bad\nrules:\n  - id: BAD-001\n    title: A bad rule here\n"
         "    severity: high\n    subject: t.id\n    subject_kind: touchpoint\n    citation: none\n"
         "    rationale: because this is a test of errors\n    remediation: fix the pack please\n"
-        "    when:\n      - {fact: touchpiont, as: t}\n    message: hi\n"
-        "    examples: {fires: [{name: a, subjects: [x], map: {}}], passes: [{name: b, map: {}}]}\n")
-    p = cli("audit", PORTAL_V1, "--no-store", "--pack", str(tmp_path / "p.yaml"))
+        f"    when:\n      - {when}\n    message: hi\n    examples: {examples}\n")
+    return str(path)
+
+
+def test_broken_user_pack_is_exit_2_with_position(cli, tmp_path: Path) -> None:
+    pack = _one_rule_pack(tmp_path / "p.yaml", when="{fact: touchpiont, as: t}")
+    p = cli("audit", PORTAL_V1, "--no-store", "--pack", pack)
     assert p.returncode == 2
-    assert f"{tmp_path / 'p.yaml'}:14:" in p.stderr and "did you mean 'touchpoint'" in p.stderr
+    assert f"{pack}:14:" in p.stderr and "did you mean 'touchpoint'" in p.stderr
 
 
 def test_rules_test_refuses_examples_that_cannot_fail(cli, tmp_path: Path) -> None:
     """A fires example without subjects would pass when the rule reports nothing."""
-    (tmp_path / "p.yaml").write_text(
-        "pack: weak\nversion: 1.0.0\ntitle: Weak\nrules:\n  - id: WEAK-001\n    title: A weak example\n"
-        "    severity: low\n    subject: t.id\n    subject_kind: touchpoint\n    citation: none\n"
-        "    rationale: because this is a test of examples\n    remediation: fix the pack please\n"
-        "    when:\n      - {fact: touchpoint, as: t}\n    message: hi\n"
-        "    examples:\n      fires: [{name: anything, map: {}}]\n"
-        "      passes: [{name: nothing, subjects: [t], map: {}}]\n")
-    p = cli("rules", "test", str(tmp_path / "p.yaml"))
+    pack = _one_rule_pack(tmp_path / "p.yaml", examples="\n      fires: [{name: anything, map: {}}]\n"
+                          "      passes: [{name: nothing, subjects: [t], map: {}}]")
+    p = cli("rules", "test", pack)
     assert p.returncode == 2, p.stdout
-    assert f"{tmp_path / 'p.yaml'}:17:" in p.stderr and "the fires example 'anything' lists no subjects" in p.stderr
-    assert f"{tmp_path / 'p.yaml'}:18:" in p.stderr and "the passes example 'nothing' lists subjects" in p.stderr
+    assert f"{pack}:17:" in p.stderr and "the fires example 'anything' lists no subjects" in p.stderr
+    assert f"{pack}:18:" in p.stderr and "the passes example 'nothing' lists subjects" in p.stderr
 
 
 def test_explain_fired_and_not_fired(cli) -> None:
@@ -214,13 +215,7 @@ def test_a_map_on_standard_input(tmp_path: Path) -> None:
 
 
 def test_rules_test_on_a_pack_that_does_not_compile_is_exit_2(cli, tmp_path: Path) -> None:
-    (tmp_path / "p.yaml").write_text(
-        "pack: bad\nversion: 1.0.0\ntitle: Bad\nrules:\n  - id: BAD-001\n    title: A bad rule here\n"
-        "    severity: low\n    subject: t.id\n    subject_kind: touchpoint\n    citation: none\n"
-        "    rationale: because this is a test of errors\n    remediation: fix the pack please\n"
-        "    when:\n      - {fact: touchpiont, as: t}\n    message: hi\n"
-        "    examples: {fires: [{name: a, subjects: [x], map: {}}], passes: [{name: b, map: {}}]}\n")
-    p = cli("rules", "test", str(tmp_path / "p.yaml"))
+    p = cli("rules", "test", _one_rule_pack(tmp_path / "p.yaml", when="{fact: touchpiont, as: t}"))
     assert p.returncode == 2 and "did you mean 'touchpoint'" in p.stderr
 
 
