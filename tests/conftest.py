@@ -24,6 +24,19 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None) 
                           cwd=cwd or ROOT, env=full_env, timeout=300)
 
 
+@pytest.fixture(autouse=True)
+def _uncapped_address_space():
+    """A command run in-process (CliRunner, main([...])) caps the address space of its
+    process (limits.max_memory_mb), which is this test process: lift it after each test,
+    or a later test (Chromium reserves far more address space than it uses) would fail."""
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    yield
+    if resource.getrlimit(resource.RLIMIT_AS) != before:
+        resource.setrlimit(resource.RLIMIT_AS, before)
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -145,7 +145,7 @@ def test_config_and_skipped_rules_are_said_on_stderr(configured: Path) -> None:
     inv = json.loads(p.stdout)["invocation"]
     assert inv == {"config": str(configured / "audit-engine.yaml"), "skipped_rules": ["CRED-001", "HDF-002"],
                    "params": {"max_auto_logoff_minutes": 30}, "fail_on": "none",
-                   "fail_on_from": f"config {configured / 'audit-engine.yaml'}"}
+                   "fail_on_from": f"config {configured / 'audit-engine.yaml'}", "notices": []}
     p = run_cli("audit", str(PORTAL_V1), "--no-store", "--format", "json", "--fail-on", "none")
     assert "note:" not in p.stderr
     assert json.loads(p.stdout)["invocation"]["fail_on_from"] == "--fail-on"
