@@ -27,7 +27,9 @@ RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 HOSTILE = ["[/bold] x", "[bold red]x[/]", "9.9[/]", "\x1b[2J\x1b[H", "\x1b]8;;https://evil.example\x07link\x1b]8;;\x07",
            "a\rb", "$\\frac{$", "$x$ and $", "\x9b31m", "<script>", "]]>", "x\u2028y", "\ttab\nnew"]
 text = st.one_of(st.sampled_from(HOSTILE),
-                 st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24),
+                 # NUL is refused in every file (tests/load): the rest of Unicode must render as data
+                 st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1,
+                         max_size=24),
                  st.lists(st.sampled_from(HOSTILE), min_size=2, max_size=3).map("".join))
 
 
