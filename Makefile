@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@$(VENV)/bin/ruff check audit_engine tests scripts benchmarks
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q -n auto
 	@if [ -f $(SHARED)/conformance/check.py ]; then $(PY) $(SHARED)/conformance/check.py --cli $(CLI); fi
 
 conformance: $(STAMP)

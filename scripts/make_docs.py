@@ -1,5 +1,5 @@
 """Regenerate the generated pages of docs/ (run `make docs`): docs/cli.md from the
-command-line code and docs/rules.md from the rule packs. tests/test_docs.py checks the
+command-line code and docs/rules.md from the rule packs. tests/project/test_docs.py checks the
 committed pages are what the code produces today."""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Regenerate reports/ from fixtures/ (run `make reports`); tests/test_reports_current.py
+"""Regenerate reports/ from fixtures/ (run `make reports`); tests/report/test_reports_current.py
 checks the committed reports are what the code produces today.
 
 Besides the reports of the demo map, reports/ holds an HTML page per fixture map
 (fixtures/maps/ and fixtures/conformance/) and one with history: the demo map audited
 after its previous version (fixtures/history/), both recorded in a temporary store.
-tests/test_html_report.py adds a screenshot of that page (reports/*.html.png).
+tests/report/test_html_report.py adds a screenshot of that page (reports/*.html.png).
 """
 
 from __future__ import annotations

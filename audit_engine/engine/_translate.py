@@ -2,7 +2,7 @@
 
 Everything durable-rules needs and nothing else knows: its operators (``$neq``,
 ``$iany``, ``$ex``...), its alias and frame limits, and the guards that keep its silent
-failure modes from biting (each has a regression test in tests/test_engine_regressions.py):
+failure modes from biting (each has a regression test in tests/engine/test_engine_regressions.py):
 
 * Every body is gated by a *role* fact (it runs in the touchpoint shards or in the
   global state, see ``_plan``) and, when it has a negation, by a *phase* fact of its

@@ -17,7 +17,7 @@ Size: above ``swimlane.SWIMLANE_MAX_TOUCHPOINTS`` (400) touchpoints, or 40 stage
 swimlane collapses to per-stage and per-stakeholder counts and each rule's remediation
 and sources are listed once instead of under every finding. Measured on the generated
 15,000-touchpoint map (``benchmarks/genmap.py big_map(15000)``: 18,320 findings, 83,173
-evidence lines): 14.1 MB (rendered in about 6 s); ``tests/test_html_report.py`` holds it under
+evidence lines): 14.1 MB (rendered in about 6 s); ``tests/report/test_html_report.py`` holds it under
 :data:`MAX_PAGE_BYTES`.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -74,9 +75,18 @@ def test_the_layout_is_the_pipeline() -> None:
                  "report/__init__.py", "cli/__init__.py", "severity.py", "errors.py"):
         assert (root / step).is_file(), step
     readme = (root.parent / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
     for step in ("loader.py", "validate.py", "facts.py", "packs/", "engine/", "findings.py", "store/", "report/",
                  "cli/"):
-        assert step in readme, step
+        assert step in layout, step
+    # every path the section names exists, and every folder of tests/ is named
+    for name in re.findall(r"`((?:tests/)?[a-z_/]+(?:\.py|/))`", layout):
+        base = root.parent if name.startswith("tests/") else root
+        assert (base / name.rstrip("/")).exists(), name
+    tests = root.parent / "tests"
+    folders = sorted(p.name for p in tests.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
+    assert folders and all(f"`tests/{f}/`" in layout for f in folders), folders
+    assert not list(tests.glob("test_*.py")), "tests are grouped by pipeline step, in tests/<step>/"
 
 
 def test_import_is_lazy() -> None:

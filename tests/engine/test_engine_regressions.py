@@ -27,11 +27,6 @@ from typing import Any, Iterable
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 import mapgen  # noqa: E402
 import reference  # noqa: E402
 from audit_engine.audit import RuleSet, audit  # noqa: E402
@@ -42,7 +37,7 @@ from audit_engine.errors import PackError, CapacityError, EngineError  # noqa: E
 from audit_engine.facts import Fact, base_facts  # noqa: E402
 from audit_engine.findings import build_findings  # noqa: E402
 from audit_engine.loader import LoadedMap, load_map_text  # noqa: E402
-from conftest import write_pack  # noqa: E402
+from conftest import ROOT, write_pack  # noqa: E402
 
 SHIPPED = reference.shipped_packs()
 SHIPPED_PARAMS = reference.default_params(SHIPPED)

@@ -1,4 +1,4 @@
-"""Fixtures of the store tests (imported by tests/test_store*.py).
+"""Fixtures of the store tests (imported by tests/store/test_store*.py).
 
 The store suite runs against SQLite and PostgreSQL. PostgreSQL comes from
 $AUDIT_ENGINE_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres, an admin
@@ -18,7 +18,7 @@ from typing import Iterator
 import pytest
 
 ADMIN_URL = os.environ.get("AUDIT_ENGINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-MAPS = Path(__file__).resolve().parents[1] / "fixtures" / "conformance"
+MAPS = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
 V1, V2, MED = MAPS / "patient-portal.v1.yaml", MAPS / "patient-portal.v2.yaml", MAPS / "medication-administration.yaml"
 TABLES = ["findings", "audit_runs", "map_versions", "maps"]
 

@@ -19,10 +19,12 @@ from audit_engine.loader import LoadedMap, load_map, load_map_text
 from audit_engine.model import JourneyMap, map_json_schema
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+from conftest import FIXTURES, ROOT  # noqa: E402
+
+
 MAPS = sorted([*(FIXTURES / "conformance").glob("*.yaml"), *(FIXTURES / "maps").glob("ed-*.yaml")])
 MED = FIXTURES / "conformance" / "medication-administration.yaml"
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = ROOT / "docs"
 
 SPEC_MINIMAL = """\
 format: 1
