@@ -167,6 +167,8 @@ def test_audit_killed_mid_store_leaves_database_as_before(store_url, portal, tmp
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
     if store_url.startswith("postgresql"):
