@@ -356,3 +356,23 @@ def test_audit_cli_formats(cli, fmt: str, tmp_path, sarif_validator) -> None:
         assert f"({PORTAL_V1}#L" in text
     else:
         assert "<!DOCTYPE html>" in text
+
+
+def test_json_carries_the_journey_content(ruleset) -> None:
+    """Format 1.1 journey content (emotion, pain points, moments that matter, duration) reaches the JSON report."""
+    from conftest import CONFORMANCE
+
+    result = audit_file(CONFORMANCE / "behavioral-health-intake.yaml", ruleset)
+    journey = json.loads(render_format("json", [result], fail_on="high"))["journey"]
+    m = result.loaded.map
+    assert [s["id"] for s in journey["stages"]] == [s.id for s in m.stages if s.duration or s.description]
+    by_id = {t["id"]: t for t in journey["touchpoints"]}
+    for t in m.touchpoints:
+        if t.emotion or t.pain_points or t.moment_that_matters or t.duration or t.description:
+            got = by_id.pop(t.id)
+            assert got.get("emotion") == t.emotion and got.get("pain_points", []) == list(t.pain_points)
+            assert got.get("moment_that_matters", False) == t.moment_that_matters
+            assert got.get("duration") == t.duration and got["stage"] == t.stage
+    assert by_id == {}  # nothing without journey content
+    assert any(t.get("emotion") for t in journey["touchpoints"])
+    assert "journey" not in json.loads(render_format("json", [audit_file(PORTAL_V1, ruleset)], fail_on="high"))
