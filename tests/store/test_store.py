@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 
@@ -289,18 +290,38 @@ def test_read_only_sqlite_file(tmp_path, portal):
     assert path.read_bytes() == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only files anyway")
-def test_read_only_sqlite_folder(tmp_path, portal):  # pragma: no cover - only as non-root
+def _make_read_only(paths: list[Path]) -> list[str]:
+    """Make files and folders unwritable even for root (immutable, when run as root); returns
+    the undo command, if any."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        for p in paths:
+            os.chmod(p, 0o555 if p.is_dir() else 0o444)
+        return []
+    p = subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"root writes to read-only files, and chattr +i is not available here: {p.stderr.strip()}")
+    return ["chattr", "-i", *map(str, paths)]
+
+
+def test_read_only_sqlite_folder(tmp_path, portal):
+    """A store in a folder nobody may write to: a clear StoreError, and nothing changed."""
+    import subprocess
+
     v1, v2 = portal
     path = tmp_path / "store.db"
     record_results(f"sqlite:///{path}", [v1])
-    os.chmod(path, 0o444)
-    os.chmod(tmp_path, 0o555)
+    before = path.read_bytes()
+    undo = _make_read_only([path, tmp_path])
     try:
         with pytest.raises(StoreError, match="read-only"):
             record_results(f"sqlite:///{path}", [v2])
     finally:
+        if undo:
+            subprocess.run(undo, check=True)
         os.chmod(tmp_path, 0o755)
+    assert path.read_bytes() == before
 
 
 def test_unreachable_postgres():
