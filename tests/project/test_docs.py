@@ -1,7 +1,9 @@
 """docs/ stays true: generated pages match the code, the format reference covers every
 field of the models, the schema describes every property, the tutorial's commands do
 what the tutorial says, the rule-pack language and the run configuration pages cover
-every key, fact, limit and environment variable, and their examples work."""
+every key, fact, limit and environment variable, and their examples work, and the reports
+reference documents every key of the JSON the commands write (with its type), the causes,
+the exit statuses, the fingerprint and the SARIF levels."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+import pytest
+from conftest import CONFORMANCE, FIXTURES, ROOT
 
 DOCS = ROOT / "docs"
 
@@ -159,7 +162,8 @@ def _anchors(md: str) -> set[str]:
 
 def test_readme_and_docs_link_only_to_files_in_the_repository() -> None:
     pages = [ROOT / "README.md", ROOT / "rules" / "README.md", *sorted(DOCS.glob("*.md"))]
-    assert {p.name for p in pages} >= {"README.md", "index.md", "tutorial.md", "map-format.md", "cli.md", "rules.md"}
+    assert {p.name for p in pages} >= {"README.md", "index.md", "tutorial.md", "map-format.md", "cli.md", "rules.md",
+                                       "reports.md"}
     broken = []
     for page in pages:
         md = page.read_text(encoding="utf-8")
@@ -600,3 +604,352 @@ def test_configuration_reference_examples_are_valid(tmp_path: Path) -> None:
         read_config(path).limits_obj()  # raises ConfigError, with the problem's position, for an invalid example
     first = read_config(tmp_path / "example-0.yaml")
     assert first.params and first.packs and first.skip and first.fail_on and first.waivers and first.limits
+
+
+# --------------------------------------------------------------------------- the reports reference
+
+REPORTS_DOC = DOCS / "reports.md"
+_KEY_HEADER = "| key | type | meaning |"
+
+# document -> (the headings of docs/reports.md whose `| key | type | meaning |` tables document it,
+#              the parts of it documented elsewhere: path -> (document, path there))
+_REPORT_DOCS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
+    "finding": (("## Findings",), {}),
+    "waiver": (("#### Waiver entries",), {}),
+    "audit": (("## The audit report (JSON)", "### Journey content", "### The waiver report", "### invocation"),
+              {"runs[]": ("audit", ""), "findings[]": ("finding", ""),
+               **{f"waivers.{k}[]": ("waiver", "") for k in ("applied", "expired", "stale", "not_checked")}}),
+    "diff": (("## The diff (JSON)",), {f"{k}[]": ("finding", "") for k in ("new", "resolved", "unchanged")}),
+    "gate": (("## The gate (JSON)",), {"new[]": ("finding", ""), "invocation": ("audit", "invocation")}),
+    "history": (("## History (JSON)",), {"history[].waivers": ("audit", "waivers")}),
+    "trend": (("## Trend (JSON)",), {}),
+    "explain": (("## explain (JSON)",), {"finding": ("finding", "")}),
+    "checklist": (("## checklist (JSON)",), {}),
+    "rules": (("### rules list",), {}),
+    "retired": (("### rules list --retired",), {}),
+    "coverage": (("### rules coverage",), {}),
+}
+_JSON_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+               dict: "object"}
+
+_BADGE_PACK = """\
+pack: badge-controls
+version: 1.0.0
+title: Badge readers count as identity verification
+extends: [effective_control]
+derive:
+  - id: badge-is-identity-check
+    fact: effective_control
+    when:
+      - {fact: touchpoint, as: t, where: {authentication: badge}}
+    assert: {touchpoint: {ref: t.id}, type: identity_verification}
+    because: "touchpoint {t.id} identifies the actor by badge"
+"""
+
+_RICH_CONFIG = """\
+params: {max_auto_logoff_minutes: 10}
+packs: [../packs/badge-controls.yaml]
+skip: [CLIN-001]
+fail_on: medium
+"""
+
+
+def _team_pack(version: str, rule: str, group: str, retired: str = "") -> str:
+    return f"""\
+pack: team
+version: {version}
+title: Team rules
+{retired}rules:
+  - id: {rule}
+    title: The {group} group is asked for feedback
+    severity: low
+    subject: s.id
+    subject_kind: stakeholder
+    citations: [{{framework: other, text: internal policy CX-3, verified: S}}]
+    rationale: Every group of people we serve is asked how the journey went.
+    remediation: Add a feedback channel.
+    when:
+      - {{fact: stakeholder, as: s, where: {{group: {group}}}}}
+    message: "Stakeholder {{s.id}} is in group {group}."
+    examples:
+      fires: [{{name: one, subjects: [x], map: {{stakeholders: [{{id: x, name: X, group: {group}}}]}}}}]
+      passes: [{{name: none, map: {{}}}}]
+"""
+
+
+def _waiver(map_id: str, rule_id: str, target: str, expires: str) -> str:
+    key = "fingerprint" if re.fullmatch(r"[0-9a-f]{32}", target) else "subject"
+    return (f"  - {{map: {map_id}, rule_id: {rule_id}, {key}: {target}, reason: accepted for the test, "
+            f"owner: owner@example.org, expires: {expires}}}\n")
+
+
+def _documented_fingerprint(map_id: str, rule_id: str, subject: str, kind: str | None = None) -> str:
+    """The fingerprint as docs/reports.md says it is computed (independently of the code)."""
+    import hashlib
+
+    text = f"audit-engine/v1\0{map_id}\0{rule_id}\0{subject}" + (f"\0{kind}" if kind else "")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@pytest.fixture(scope="module")
+def report_outputs(tmp_path_factory) -> list[tuple[str, object]]:
+    """Real JSON outputs of every command that writes JSON, as (document, parsed JSON): an audit of a
+    map with journey content, every kind of waiver, a configuration, a notice and a skipped rule
+    (alone and with a second map), gates with and without a baseline, explain, checklist, the rule
+    lists and coverage, and history, trend and diffs of a SQLite store whose rule set changed."""
+    import yaml
+
+    from conftest import run_cli
+
+    out: list[tuple[str, object]] = []
+
+    def run(doc: str | None, *args: str, cwd: Path, status: tuple[int, ...] = (0,)) -> object:
+        p = run_cli(*args, cwd=cwd, env={"COLUMNS": "120"})
+        assert p.returncode in status, f"audit-engine {' '.join(args)} exited {p.returncode}:\n{p.stderr}"
+        if doc is None:
+            return None
+        data = json.loads(p.stdout)
+        out.append((doc, data))
+        return data
+
+    # a map with journey content, waivers (applied by subject and by fingerprint, expired, stale, stale
+    # for another map, not checked), a configuration with a parameter, a skipped rule and a pack extending
+    # a built-in fact type
+    rich = tmp_path_factory.mktemp("rich")
+    (rich / "maps").mkdir()
+    (rich / "packs").mkdir()
+    bh = yaml.safe_load((CONFORMANCE / "behavioral-health-intake.yaml").read_text(encoding="utf-8"))
+    bh["stages"][0]["description"] = "Referrals arrive by fax, phone and the web form."
+    next(t for t in bh["touchpoints"] if t.get("emotion"))["description"] = "The client fills in the web form."
+    (rich / "maps" / "behavioral-health-intake.yaml").write_text(yaml.safe_dump(bh, sort_keys=False),
+                                                                  encoding="utf-8")
+    shutil.copy(CONFORMANCE / "patient-portal.v1.yaml", rich / "maps" / "patient-portal.yaml")
+    (rich / "maps" / "audit-engine.yaml").write_text(_RICH_CONFIG, encoding="utf-8")
+    (rich / "packs" / "badge-controls.yaml").write_text(_BADGE_PACK, encoding="utf-8")
+    mid = bh["id"]
+    (rich / "maps" / "audit-waivers.yaml").write_text("waivers:\n" + "".join([
+        _waiver(mid, "CRED-001", "group-attendance", "2027-03-31"),
+        _waiver(mid, "STK-004", _documented_fingerprint(mid, "STK-004", "client"), "2027-02-28"),
+        _waiver(mid, "HDF-003", "group-attendance", "2026-11-01"),
+        _waiver(mid, "HDF-009", "intake-form", "2027-01-31"),
+        _waiver("bh-intake", "HDF-016", "summary-misaddressed", "2027-02-28"),
+        _waiver(mid, "CLIN-001", "group-attendance", "2027-02-28"),
+    ]), encoding="utf-8")
+    bh_map = "maps/behavioral-health-intake.yaml"
+    policy = str(FIXTURES / "policies" / "release-gate.yaml")
+    run("audit", "audit", bh_map, "--no-store", "--format", "json", cwd=rich, status=(1,))
+    run("audit", "audit", bh_map, "maps/patient-portal.yaml", "--no-store", "--format", "json", cwd=rich,
+        status=(1,))
+    run("gate", "gate", bh_map, "--policy", policy, "--db", "sqlite:///none.db", "--no-store", "--format", "json",
+        cwd=rich, status=(1,))
+    run("explain", "explain", bh_map, "HDF-003", "group-attendance", "--format", "json", cwd=rich)
+    run("explain", "explain", bh_map, "HDF-002", "portal", "--format", "json", cwd=rich)
+    run("checklist", "checklist", bh_map, "--format", "json", cwd=rich)
+    run("rules", "rules", "list", "--format", "json", cwd=rich)
+    run("retired", "rules", "list", "--retired", "--format", "json", cwd=rich)
+    run("coverage", "rules", "coverage", "--format", "json", cwd=rich)
+
+    # a store: three versions of a map with a waiver file, audited with rule sets that differ (a pack
+    # added, then retiring its rule for another; a rule skipped; a parameter changed), the third
+    # bringing back what the second fixed
+    store = tmp_path_factory.mktemp("store")
+    (store / "maps").mkdir()
+    (store / "packs").mkdir()
+    (store / "packs" / "team-v1.yaml").write_text(_team_pack("1.0.0", "TEAM-001", "patient"), encoding="utf-8")
+    (store / "packs" / "team-v2.yaml").write_text(_team_pack(
+        "2.0.0", "TEAM-002", "clinical",
+        "retired:\n  - {id: TEAM-001, retired_in: '2.0.0', replaced_by: [TEAM-002], reason: now TEAM-002}\n"),
+        encoding="utf-8")
+    db = ["--db", "sqlite:///audit-engine.db"]
+    v1 = (CONFORMANCE / "patient-portal.v1.yaml").read_text(encoding="utf-8")
+    versions = [(v1, ["--pack", "packs/team-v1.yaml"]),
+                ((CONFORMANCE / "patient-portal.v2.yaml").read_text(encoding="utf-8"),
+                 ["--pack", "packs/team-v2.yaml", "--skip", "HDF-011", "--param", "max_breach_notification_days=90"]),
+                (v1.replace('version: "1.0.0"', 'version: "1.2.0"', 1), [])]
+    for i, (text, extra) in enumerate(versions):
+        (store / "maps" / "patient-portal.yaml").write_text(text, encoding="utf-8")
+        run(None, "audit", "maps/patient-portal.yaml", *db, *extra, cwd=store, status=(1,))
+        if i == 0:  # the first version without waivers, the next ones with
+            (store / "maps" / "audit-waivers.yaml").write_text(
+                "waivers:\n" + _waiver("patient-portal", "HDF-018", "patient-portal", "2027-06-30"), encoding="utf-8")
+    run("history", "history", *db, "--format", "json", cwd=store)
+    run("trend", "trend", "patient-portal", *db, "--format", "json", cwd=store)
+    run("diff", "diff", "patient-portal@1.0.0", "patient-portal@1.1.0", *db, "--pack", "packs/team-v2.yaml",
+        "--format", "json", cwd=store)
+    run("diff", "diff", "patient-portal@1.1.0", "patient-portal@1.2.0", *db, "--changed-only", "--format", "json",
+        cwd=store)
+    run("gate", "gate", "maps/patient-portal.yaml", "--policy", policy, "--baseline", "patient-portal@1.0.0", *db,
+        "--no-store", "--format", "json", cwd=store, status=(0, 1))
+
+    # two map files; and a finding whose severity changed between two versions
+    run("diff", "diff", "fixtures/conformance/patient-portal.v1.yaml", "fixtures/conformance/patient-portal.v2.yaml",
+        "--format", "json", cwd=ROOT)
+    graded = tmp_path_factory.mktemp("graded")
+    sepsis = (FIXTURES / "maps" / "ed-sepsis-pathway.yaml").read_text(encoding="utf-8")
+    old = sepsis.replace("harm: death}", "harm: severe}").replace('version: "2.3.0"', 'version: "2.2.1"')
+    assert old.count("harm: severe}") == sepsis.count("harm: severe}") + 1 and "2.2.1" in old
+    (graded / "old.yaml").write_text(old, encoding="utf-8")
+    (graded / "new.yaml").write_text(sepsis, encoding="utf-8")
+    run("diff", "diff", "old.yaml", "new.yaml", "--format", "json", cwd=graded)
+    return out
+
+
+def _key_tables() -> dict[str, dict[str, str]]:
+    """Per document of _REPORT_DOCS, key path -> type, from the key tables under its headings."""
+    by_heading: dict[str, dict[str, str]] = {}
+    heading, in_table = "", False
+    for line in _prose(REPORTS_DOC.read_text(encoding="utf-8")):
+        if _HEADING.match(line):
+            heading, in_table = line.strip(), False
+        elif line.strip() == _KEY_HEADER:
+            in_table = True
+            by_heading.setdefault(heading, {})
+        elif in_table and line.startswith("| `"):
+            key, kind = [c.strip() for c in line.strip().strip("|").split(" | ")][:2]
+            assert key.strip("`") not in by_heading[heading], f"docs/reports.md: `{key}` twice under {heading}"
+            by_heading[heading][key.strip("`")] = kind
+        elif in_table and not line.startswith("|"):
+            in_table = False
+    out = {}
+    for doc, (headings, _) in _REPORT_DOCS.items():
+        missing = [h for h in headings if h not in by_heading]
+        assert not missing, f"docs/reports.md has no key table under {missing}"
+        out[doc] = {k: v for h in headings for k, v in by_heading[h].items()}
+    return out
+
+
+def _types(kind: str) -> set[str]:
+    """`string or null` -> {string, null}; `array of strings` -> {array}; `mapping of ...` -> {mapping}."""
+    return {alt.split()[0] for alt in kind.split(" or ")}
+
+
+def _check_keys(outputs: list[tuple[str, object]]) -> tuple[list[str], set[tuple[str, str]]]:
+    """(problems: undocumented keys and wrong types, the documented (document, path) pairs seen)."""
+    tables = _key_tables()
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+
+    def expand(places: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        todo = list(places)
+        while todo:
+            place = todo.pop(0)
+            if place not in out:
+                out.append(place)
+                ref = _REPORT_DOCS[place[0]][1].get(place[1])
+                if ref:
+                    todo.insert(0, ref)
+        return out
+
+    def walk(node: object, places: list[tuple[str, str]], implied: str = "object or array") -> None:
+        """``implied``: the type of a node no row documents by itself (the top of a document, the
+        element of an array, as its array's row says: `array of strings`, or `array` of objects)."""
+        places = expand(places)  # the document's own path first, then where a part of it is documented
+        kinds = [tables[d][p] for d, p in places if p in tables[d]][:1] or [implied]  # the most specific row
+        where = " or ".join(f"`{p}` of the {d}" for d, p in places if p)
+        if not any(p in tables[d] for d, p in places) and not any(p == "" or p.endswith("[]") for d, p in places):
+            problems.append(f"{where} is not documented")
+            return
+        seen.update((d, p) for d, p in places if p in tables[d])
+        types = set().union(*map(_types, kinds))
+        actual = _JSON_TYPES[type(node)]
+        allowed = {actual, "number"} if actual == "integer" else {actual, "mapping"} if actual == "object" else {actual}
+        if not allowed & types:
+            problems.append(f"{where} is {actual}, documented as {' / '.join(kinds)}")
+        if isinstance(node, dict) and "mapping" not in types:
+            for key, value in node.items():
+                walk(value, [(d, f"{p}.{key}" if p else key) for d, p in places])
+        elif isinstance(node, list) and "array" in types:
+            element = " or ".join(alt.split()[2].removesuffix("s") if alt.startswith("array of ") else "object"
+                                  for kind in kinds for alt in kind.split(" or ") if alt.startswith("array"))
+            for value in node:
+                walk(value, [(d, f"{p}[]") for d, p in places], element)
+
+    for doc, data in outputs:
+        walk(data, [(doc, "")])
+    return sorted(set(problems)), seen
+
+
+def test_reports_reference_documents_every_key_of_the_json_outputs(report_outputs) -> None:
+    problems, _ = _check_keys(report_outputs)
+    assert not problems, "docs/reports.md does not match the JSON the commands write:\n" + "\n".join(problems)
+
+
+def test_reports_reference_documents_only_keys_the_outputs_have(report_outputs) -> None:
+    _, seen = _check_keys(report_outputs)
+    unseen = [f"`{path}` of the {doc}" for doc, table in _key_tables().items() for path in table
+              if (doc, path) not in seen]
+    assert not unseen, "docs/reports.md documents keys no output has: " + ", ".join(unseen)
+
+
+def test_reports_reference_says_how_fingerprints_are_computed(report_outputs, ruleset) -> None:
+    text = REPORTS_DOC.read_text(encoding="utf-8")
+    assert "audit-engine/v1\\0{map_id}\\0{rule_id}\\0{subject}" in text and "`\\0{subject_kind}` is appended" in text
+    several = {rid for rid, (_, rule) in ruleset.program.rules.items() if len(rule.subject_kinds) > 1}
+    assert several == {"SENS-001"} and "only `SENS-001` is such a rule" in text
+    checked = kinds = 0
+    for doc, data in report_outputs:
+        if doc != "audit":
+            continue
+        for run in data.get("runs", [data]):  # type: ignore[union-attr]
+            for f in run["findings"]:
+                kind = f["subject_kind"] if f["rule_id"] in several else None
+                assert f["fingerprint"] == _documented_fingerprint(run["map"]["id"], f["rule_id"], f["subject"], kind), f
+                checked += 1
+                kinds += kind is not None
+    assert checked >= 40 and kinds >= 1
+
+
+def test_reports_reference_documents_every_cause() -> None:
+    from audit_engine import rulechange
+
+    causes = {v for k, v in vars(rulechange).items() if k.isupper() and isinstance(v, str)}
+    assert {"map", "rule_added", "rule_retired"} <= causes
+    rows = _table_rows(_section(REPORTS_DOC.read_text(encoding="utf-8"), "### Causes"), "| cause | meaning |")
+    assert {r[0].strip("`") for r in rows} == causes, "docs/reports.md: the causes table is not rulechange's causes"
+
+
+def test_reports_reference_documents_every_exit_status_and_command() -> None:
+    import click
+
+    from audit_engine.cli import command_tree
+
+    listed = {r[0] for r in _table_rows(_section((DOCS / "cli.md").read_text(encoding="utf-8"), "## Exit status"),
+                                        "| status | meaning |")}
+    section = _section(REPORTS_DOC.read_text(encoding="utf-8"), "## Output streams and exit status")
+    documented = {r[0] for r in _table_rows(section, "| status | meaning |")}
+    assert listed >= {"0", "1", "2", "130"}
+    assert documented == listed, f"docs/reports.md documents the exit statuses {sorted(documented)}, " \
+                                 f"docs/cli.md lists {sorted(listed)}"
+
+    def leaves(group: click.Group, path: str):
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                yield from leaves(cmd, f"{path}{name} ")
+            else:
+                yield f"{path}{name}"
+
+    per_command = {r[0].strip("`") for r in _table_rows(section, "| command | exit status 0 | exit status 1 |")}
+    assert per_command == set(leaves(command_tree(), "")), "docs/reports.md: the exit statuses by command"
+
+
+def test_reports_reference_gives_the_sarif_levels() -> None:
+    from audit_engine.report.sarif import LEVEL, SECURITY_SEVERITY
+    from audit_engine.severity import SEVERITIES
+
+    rows = _table_rows(_section(REPORTS_DOC.read_text(encoding="utf-8"), "## SARIF"),
+                       "| severity | level | security-severity |")
+    assert {r[0]: (r[1], r[2]) for r in rows} == {s: (LEVEL[s], SECURITY_SEVERITY[s]) for s in SEVERITIES}
+
+
+def _table_rows(section: str, header: str) -> list[list[str]]:
+    """The cells of the rows of the table with this header line in ``section``."""
+    rows: list[list[str]] = []
+    lines = [line.strip() for line in section.splitlines()]
+    assert header in lines, f"no table {header!r}"
+    for line in lines[lines.index(header) + 1:]:
+        if not line.startswith("|"):
+            break
+        if not line.startswith("|---"):
+            rows.append([c.strip() for c in line.strip("|").split(" | ")])
+    return rows
