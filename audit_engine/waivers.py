@@ -49,7 +49,7 @@ class _WaiverModel(BaseModel):
     rule_id: Text
     subject: Text | None = None
     fingerprint: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
-                                                  pattern=r"^[0-9a-f]{8,64}$")] | None = None
+                                                  pattern=r"^[0-9a-fA-F]{8,64}$")] | None = None
     reason: Text
     owner: Text
     expires: _dt.date
@@ -131,8 +131,8 @@ class Waiver:
     def covers(self, finding: "Finding") -> bool:
         if finding.rule_id != self.rule_id:
             return False
-        if self.fingerprint is not None:
-            return finding.fingerprint == self.fingerprint
+        if self.fingerprint is not None:  # the whole fingerprint, or a prefix of at least 8 digits (as git)
+            return finding.fingerprint.startswith(self.fingerprint)
         return finding.subject == self.subject
 
     def target(self) -> str:
@@ -258,7 +258,7 @@ def _problems(exc: ValidationError, doc: _yaml.Document) -> list[Diagnostic]:
             out.append(Diagnostic(doc.position(loc), "'waivers' must be a list of waivers"))
         elif e["type"] == "string_pattern_mismatch":
             out.append(Diagnostic(doc.position(loc), f"{name}: must be the hexadecimal fingerprint of a finding "
-                                                     "(as in the JSON report)"))
+                                                     "(as in the JSON report), or at least its first 8 digits"))
         elif e["type"] == "string_too_short":
             out.append(Diagnostic(doc.position(loc), f"{name}: must be non-empty text"))
         else:
@@ -325,33 +325,39 @@ def apply_waivers(result: "AuditResult", path: str | Path | None, today: _dt.dat
     if problems:
         raise ConfigError(problems)
     mine = [w for w in normalised if w.map == result.map_id]
-    by_fp = {f.fingerprint: i for i, f in enumerate(findings)}
     claimed: dict[str, Waiver] = {}
     report: dict[str, list[WaiverEntry]] = {"applied": [], "expired": [], "stale": [], "not_checked": []}
     for w in mine:
         if w.rule_id not in checked:
             report["not_checked"].append(WaiverEntry.of(w))  # the rule did not run: neither applied nor stale
             continue
-        if w.fingerprint is not None and w.fingerprint in by_fp and findings[by_fp[w.fingerprint]].rule_id != w.rule_id:
-            other = findings[by_fp[w.fingerprint]]
-            problems.append(Diagnostic(w.location, f"fingerprint {w.fingerprint} is the finding {other.rule_id} "
-                                                   f"{other.subject}, not rule {w.rule_id}; "
-                                                   "fix rule_id or fingerprint"))
+        hits = [i for i, f in enumerate(findings) if w.covers(f)]
+        if w.fingerprint is not None and not hits:
+            other = next((f for f in findings if f.fingerprint.startswith(w.fingerprint)), None)
+            if other is not None:
+                problems.append(Diagnostic(w.location, f"fingerprint {w.fingerprint} is the finding {other.rule_id} "
+                                                       f"{other.subject}, not rule {w.rule_id}; "
+                                                       "fix rule_id or fingerprint"))
+                continue
+        if len(hits) > 1 and w.fingerprint is not None:  # a short fingerprint that fits several findings
+            problems.append(Diagnostic(w.location, f"fingerprint {w.fingerprint} fits {len(hits)} findings "
+                                                   f"({', '.join(findings[i].fingerprint for i in hits[:3])}); "
+                                                   "give more of its digits"))
             continue
-        hit = next((i for i, f in enumerate(findings) if w.covers(f)), None)
-        if hit is None:
+        if not hits:
             report["stale"].append(WaiverEntry.of(w, expired=not w.active(today)))
             continue
-        finding = findings[hit]
-        if finding.fingerprint in claimed:
-            first = claimed[finding.fingerprint]
-            problems.append(Diagnostic(w.location, f"the waivers at lines {first.line} and {w.line} both cover "
-                                                   f"{finding.rule_id} {finding.subject}; keep one"))
-            continue
-        claimed[finding.fingerprint] = w
         active = w.active(today)
-        findings[hit] = replace(finding, waived=active, waiver=w.mark(expired=not active))
-        report["applied" if active else "expired"].append(WaiverEntry.of(w, finding, expired=not active))
+        for hit in hits:  # a subject waiver covers the rule's finding of every kind of that subject (SENS-001)
+            finding = findings[hit]
+            if finding.fingerprint in claimed:
+                first = claimed[finding.fingerprint]
+                problems.append(Diagnostic(w.location, f"the waivers at lines {first.line} and {w.line} both cover "
+                                                       f"{finding.rule_id} {finding.subject}; keep one"))
+                continue
+            claimed[finding.fingerprint] = w
+            findings[hit] = replace(finding, waived=active, waiver=w.mark(expired=not active))
+            report["applied" if active else "expired"].append(WaiverEntry.of(w, finding, expired=not active))
     if problems:
         raise ConfigError(problems)
     unknown_maps = [w for w in normalised if w.map != result.map_id]

@@ -75,18 +75,18 @@ def diff(old: str, new: str, fmt: str, output: str | None, db: str | None, chang
     new_id, new_v, new_f = _side(new, new_stored, ruleset, db, config)
     if old_id != new_id:
         raise UsageError(f"these are two different maps ('{old_id}' and '{new_id}'); a diff compares versions of one map")
-    rules = None
-    if old_stored and new_stored:  # two stored runs: their rule sets may differ
-        from ..rulechange import retired_rules
+    result = d.diff_findings(new_id, old_v, old_f, new_v, new_f)
+    if old_stored or new_stored:  # a stored run's rule set may differ from the other side's; reopened findings
+        from ..rulechange import compare, retired_rules
         from ..store import open_store
 
+        now = (ruleset.digest, ruleset.program.rule_digests)  # the rules a map file is audited with
         with open_store(db, create=False) as store:
-            rules = store.rule_change(new_id, old_v, new_v, retired_rules(ruleset.packs))
-    result = d.diff_findings(new_id, old_v, old_f, new_v, new_f, **({"rules": rules} if rules else {}))
-    if new_stored:
-        from ..store import open_store
-
-        with open_store(db, create=False) as store:
-            result = replace(result, reopened=store.reopened(new_id, old_v, new_v, [f.fingerprint for f in result.new]))
+            before = store.ruleset_of(old_id, old_v) if old_stored else now
+            after = store.ruleset_of(new_id, new_v) if new_stored else now
+            result = replace(result, rules=compare(*before, *after, retired_rules(ruleset.packs)))
+            if old_stored:  # seen in a version stored before OLD, gone in OLD, back in NEW
+                result = replace(result, reopened=store.reopened(new_id, old_v, old_v,
+                                                                 [f.fingerprint for f in result.new]))
     hide = changed_only if changed_only is not None else fmt == "table"
     write_output(render("diff", fmt, result, terminal_options(fmt, output, changed_only=hide)), output)

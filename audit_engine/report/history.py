@@ -82,10 +82,10 @@ def read_history(store: "Store", result: "AuditResult") -> History:
     if prev is None:
         return h
     h.previous = prev
-    from ..rulechange import retired_rules
+    from ..rulechange import compare, retired_rules
 
-    change = store.rule_change_since(map_id, prev, result.ruleset.digest, result.ruleset.program.rule_digests,
-                                     retired_rules(result.ruleset.packs))
+    change = compare(*store.ruleset_of(map_id, prev), result.ruleset.digest, result.ruleset.program.rule_digests,
+                     retired_rules(result.ruleset.packs))
     h.diff = diff_findings(map_id, prev, store.version_findings(map_id, prev), result.version, result.findings,
                            rules=change)
     h.rule_changes = h.diff.by_rules(h.diff.new) + h.diff.by_rules(h.diff.resolved)

@@ -147,15 +147,12 @@ class Store:
         return self._read(lambda s: queries.rule_change(queries.run_of(s, map_id, old_version),
                                                         queries.run_of(s, map_id, new_version), retired))
 
-    def rule_change_since(self, map_id: str, old_version: str, digest: str, rules: dict[str, str],
-                          retired: dict[str, tuple[str, ...]] | None = None) -> RuleSetChange:
-        """How a rule set not stored yet (``digest``, per-rule ``rules``) differs from that of
-        the latest run of a stored version."""
-        from ..rulechange import compare
-
+    def ruleset_of(self, map_id: str, version: str) -> tuple[str, dict[str, str] | None]:
+        """The rule set of the latest run of a stored version: its digest and per-rule digests
+        (None for a run stored before revision 0002), for ``rulechange.compare``."""
         def read(s):  # type: ignore[no-untyped-def]
-            before = queries.run_of(s, map_id, old_version)
-            return compare(before.ruleset_digest, before.rules, digest, rules, retired)
+            run = queries.run_of(s, map_id, version)
+            return run.ruleset_digest, run.rules
 
         return self._read(read)
 

@@ -261,3 +261,23 @@ def test_the_maximum_lifetime_comes_from_the_run_configuration(tmp_path) -> None
     (tmp_path / "audit-engine.yaml").write_text("waiver_max_days: 90\n")
     p = run_cli("audit", str(tmp_path / "portal.yaml"), "--no-store", env={"AUDIT_ENGINE_TODAY": "2026-12-01"})
     assert p.returncode == 2 and "more than 90 days from today (waiver_max_days)" in p.stderr
+
+
+def test_a_waiver_may_give_a_fingerprint_prefix(portal, tmp_path) -> None:
+    target = find(portal, "HDF-018", "patient-portal")
+    short = write(tmp_path, "waivers:\n" + waiver("HDF-018", None, fingerprint=target.fingerprint[:8].upper()))
+    waived = apply_waivers(portal, short, today=TODAY)
+    assert find(waived, "HDF-018", "patient-portal").waived and waived.waivers.stale == ()
+    with pytest.raises(ConfigError, match="or at least its first 8 digits"):
+        apply_waivers(portal, write(tmp_path, "waivers:\n" + waiver("HDF-018", None, fingerprint="0000abc")), today=TODAY)
+
+
+def test_a_fingerprint_prefix_that_fits_several_findings_is_an_error(portal, tmp_path) -> None:
+    from dataclasses import replace
+
+    a, b = portal.findings[0], portal.findings[1]
+    twins = replace(portal, findings=(replace(a, fingerprint="abcdef01" + "0" * 24),
+                                      replace(b, rule_id=a.rule_id, fingerprint="abcdef01" + "1" * 24)))
+    path = write(tmp_path, "waivers:\n" + waiver(a.rule_id, None, fingerprint="abcdef01"))
+    with pytest.raises(ConfigError, match="fingerprint abcdef01 fits 2 findings .*give more of its digits"):
+        apply_waivers(twins, path, today=TODAY)

@@ -131,3 +131,19 @@ _MY_RULE = """
 _RETIRED = """
   - {id: MY-001, retired_in: "2", replaced_by: [MY-002], reason: Replaced by a better rule in a test.}
 """
+
+
+def test_a_stored_version_against_a_map_file_compares_the_rule_sets(tmp_path: Path) -> None:
+    """One side stored, the other a file audited now: the file's side uses today's rules."""
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert run_cli("audit", str(V1), "--db", db, "--fail-on", "none").returncode == 0
+    v = tmp_path / "v.yaml"
+    v.write_text(V1.read_text().replace('version: "1.0.0"', 'version: "1.0.0-b"'))
+    p = run_cli("diff", "patient-portal@1.0.0", str(v), "--db", db, "--format", "json", "--skip", "COMP-004")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert [(f["rule_id"], f["cause"]) for f in doc["resolved"]] == [("COMP-004", RULE_REMOVED)]
+    assert doc["rule_set"]["removed"] == ["COMP-004"] and doc["summary"]["resolved_by_rule_set"] == 1
+    p = run_cli("diff", str(v), "patient-portal@1.0.0", "--db", db, "--format", "json", "--skip", "COMP-004")
+    doc = json.loads(p.stdout)
+    assert [(f["rule_id"], f["cause"]) for f in doc["new"]] == [("COMP-004", "rule_added")]
