@@ -65,6 +65,7 @@ def prune(map_id: str | None, keep_runs: int, db: str | None, dry_run: bool) -> 
     with _open(db or default_db()) as store:
         out = store.prune(map_id, keep_runs, dry_run=dry_run)
     scope = f"map {map_id}" if map_id else "all maps"
-    verb = "would delete" if dry_run else "deleted"
+    verb, kept = ("would delete", "would keep") if dry_run else ("deleted", "kept")
     click.echo(f"{verb} {out.runs} run{'s' if out.runs != 1 else ''} and {out.findings} finding"
-               f"{'s' if out.findings != 1 else ''} of {scope}; kept the latest {keep_runs} of each version")
+               f"{'s' if out.findings != 1 else ''} of {scope}; {kept} the latest {keep_runs} of each version"
+               + ("; nothing was changed" if dry_run else ""))

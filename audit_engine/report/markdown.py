@@ -82,7 +82,7 @@ def _waivers(result: AuditResult) -> list[str]:
                    f"(owner {esc(e.owner)}, expired {esc(e.expires)}) — the finding counts again")
     for e in rep.stale if rep else ():
         out.append(f"- stale waiver: {esc(e.rule_id)} {esc(e.subject or e.fingerprint)} "
-                   f"(owner {esc(e.owner)}, line {e.line}) matches no finding; remove it")
+                   f"(owner {esc(e.owner)}, line {e.line}) {esc(e.note or 'matches no finding')}; remove it")
     return out
 
 

@@ -33,7 +33,9 @@ def _rules(ruleset: "RuleSet") -> list[tuple[Any, Any]]:
 
 
 def _rows(ruleset: "RuleSet") -> list[dict[str, Any]]:
-    return [{"id": r.id, "pack": p.pack, "severity": r.severity, "title": r.title, "subject": r.subject_kind,
+    # `subject` (the kind, a string or a list) is kept as 0.1 wrote it; `subject_kinds` is always a list
+    return [{"id": r.id, "pack": p.pack, "severity": r.severity, "severities": list(r.severities), "title": r.title,
+             "subject": r.subject_kind, "subject_kinds": list(r.subject_kinds), "basis": r.basis,
              "citation": r.citation} for p, r in _rules(ruleset)]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 from urllib.parse import quote
 
+from .._yaml import STDIN_NAME
 from ..audit import ENGINE_VERSION, AuditResult
 from ..findings import Finding
 from ._options import RenderOptions, RunInfo
@@ -80,15 +81,16 @@ def _rule_descriptor(rule_id: str, pack: Any, rule: Any, params: dict[str, Any])
     return desc
 
 
-def _result(f: Finding, index: int, uri: str, map_id: str) -> dict[str, Any]:
+def _result(f: Finding, index: int, uri: str | None, map_id: str) -> dict[str, Any]:
     region = {"startLine": max(1, f.location.line), "startColumn": max(1, f.location.column)}
+    where: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}} if uri else {}
     out: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": index,
         "level": LEVEL[f.severity],
         "message": {"text": f.message or f.title},
         "locations": [{
-            "physicalLocation": {"artifactLocation": {"uri": uri}, "region": region},
+            **where,  # a map read from standard input has no file to point at
             "logicalLocations": [{"name": f.subject, "fullyQualifiedName": f"{map_id}/{f.subject_kind or 'entity'}/"
                                                                            f"{f.subject}"}],
         }],
@@ -136,7 +138,7 @@ def run_object(result: AuditResult, info: RunInfo | None = None) -> dict[str, An
     index = {rid: i for i, rid in enumerate(ids)}
     params = dict(result.ruleset.params)
     descriptors = [_rule_descriptor(rid, *rules[rid], params) for rid in ids]
-    uri = artifact_uri(result.loaded.file)
+    uri = None if result.loaded.file == STDIN_NAME else artifact_uri(result.loaded.file)
     results = []
     for f in result.findings:
         if f.rule_id not in index:  # a finding from a rule that is not in the program (should not happen)
@@ -154,7 +156,7 @@ def run_object(result: AuditResult, info: RunInfo | None = None) -> dict[str, An
         }},
         "automationDetails": {"id": f"audit-engine/{result.map_id}/"},
         "invocations": [invocation(info)],
-        "artifacts": [{"location": {"uri": uri}, "roles": ["analysisTarget"]}],
+        **({"artifacts": [{"location": {"uri": uri}, "roles": ["analysisTarget"]}]} if uri else {}),
         "results": results,
         "columnKind": "unicodeCodePoints",
         "properties": {

@@ -59,7 +59,7 @@ def waiver_lines(result: AuditResult) -> list[str]:
     out = [f"expired waiver: {e.rule_id} {e.subject or e.fingerprint} (owner {e.owner}, expired {e.expires}, "
            f"{rep.file}:{e.line}): the finding counts again" for e in rep.expired]
     out += [f"stale waiver: {e.rule_id} {e.subject or e.fingerprint} (owner {e.owner}, {rep.file}:{e.line}) "
-            "matches no finding; remove it" for e in rep.stale]
+            f"{e.note or 'matches no finding'}; remove it" for e in rep.stale]
     return [one_line(line) for line in out]
 
 

@@ -230,3 +230,21 @@ def test_diff_of_two_files_uses_the_configuration_beside_them(cli, tmp_path: Pat
     doc = json.loads(p.stdout)
     assert "HDF-002" not in {f["rule_id"] for k in ("new", "resolved", "unchanged") for f in doc[k]}
     assert "skipped rules: HDF-002" in p.stderr
+
+
+def test_sarif_of_a_map_on_standard_input_points_at_no_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import jsonschema
+
+    from conftest import ROOT
+
+    p = subprocess.run([sys.executable, "-m", "audit_engine", "audit", "-", "--no-store", "--format", "sarif"],
+                       input=Path(PORTAL_V1).read_text(), capture_output=True, text=True, timeout=120)
+    doc = json.loads(p.stdout)
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(doc)
+    run = doc["runs"][0]
+    assert "artifacts" not in run and "stdin" not in json.dumps(run["results"])
+    assert all(loc["logicalLocations"] and "physicalLocation" not in loc for r in run["results"] for loc in r["locations"])

@@ -281,3 +281,14 @@ def test_a_fingerprint_prefix_that_fits_several_findings_is_an_error(portal, tmp
     path = write(tmp_path, "waivers:\n" + waiver(a.rule_id, None, fingerprint="abcdef01"))
     with pytest.raises(ConfigError, match="fingerprint abcdef01 fits 2 findings .*give more of its digits"):
         apply_waivers(twins, path, today=TODAY)
+
+
+def test_every_format_says_why_a_waiver_for_another_map_is_stale(ruleset, tmp_path) -> None:
+    from audit_engine.audit import run_audits
+    from audit_engine.report import render_format
+
+    shutil.copy(PORTAL_V2, tmp_path / "portal.yaml")
+    [result] = run_audits([tmp_path / "portal.yaml"], ruleset, write(tmp_path, "waivers:\n" + waiver(map_id="patient-portl")),
+                          today=TODAY)
+    for fmt in ("table", "markdown", "html", "json"):
+        assert "did you mean" in render_format(fmt, [result], fail_on="high"), fmt

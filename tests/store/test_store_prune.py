@@ -66,3 +66,19 @@ def test_passwords_never_show_in_messages() -> None:
 
     shown = describe(parse_url("postgresql://u:pw1@db/x?password=pw2&sslpassword=pw3&application_name=a"))
     assert "pw1" not in shown and "pw2" not in shown and "pw3" not in shown and "application_name=a" in shown
+
+
+def test_prune_command_says_what_it_did_or_would_do(tmp_path) -> None:
+    from conftest import run_cli
+    from conftest_store import V1
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    for _ in range(3):
+        assert run_cli("audit", str(V1), "--db", db, "--fail-on", "none").returncode == 0
+    p = run_cli("prune", "--keep-runs", "1", "--dry-run", "--db", db)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("would delete 2 runs and ") and "would keep the latest 1" in p.stdout
+    assert "nothing was changed" in p.stdout
+    p = run_cli("prune", "--keep-runs", "1", "--db", db)
+    assert p.stdout.startswith("deleted 2 runs and ") and "; kept the latest 1 of each version" in p.stdout
+    assert run_cli("prune", "--keep-runs", "1", "--db", db).stdout.startswith("deleted 0 runs and 0 findings")
