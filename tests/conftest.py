@@ -74,3 +74,42 @@ def write_pack(tmp_path: Path, pack: dict[str, Any], name: str = "pack.yaml") ->
     path = tmp_path / name
     path.write_text(yaml.dump(pack, Dumper=_NoAliases, sort_keys=False), encoding="utf-8")
     return str(path)
+
+
+# A map whose every text field is hostile to some output format (HTML, Markdown, XML, terminals).
+HOSTILE_MAP = """\
+format: 1
+id: hostile
+name: "<script>alert('map')</script>"
+version: "1.0.0"
+stakeholders:
+  - {id: nurse, name: "Nurse <b>pool</b> | & co \\x01", group: clinical}
+  - {id: clerk, name: "</script><script>alert(2)</script>", group: administrative}
+stages:
+  - {id: care, name: "Care \\u2028 <i>now</i>"}
+systems:
+  - {id: ehr, name: EHR, ehr: true}
+data:
+  - {id: chart, name: "</script><!-- \\u2028\\u2029 & <b>", classification: phi}
+touchpoints:
+  - id: shared-login
+    name: "<img src=x onerror=alert(1)> | [link](javascript:alert(1)) *bold* `code` ]]>"
+    stage: care
+    stakeholder: nurse
+    system: ehr
+    authentication: shared
+    data_access: [{data: chart, actions: [view]}]
+    emotion: very_negative
+    pain_points: ["</script><script>alert(3)</script>", "tab\\there \\x7f del"]
+    moment_that_matters: true
+  - id: desk
+    name: "Desk \\" onclick=\\"alert(4)"
+    stage: care
+    stakeholder: clerk
+    system: ehr
+    authentication: unique
+    data_access: [{data: chart, actions: [view]}]
+data_flows:
+  - {id: handover, from: shared-login, to: desk, data: [chart], encrypted: false, purpose: treatment,
+     description: "<svg onload=alert(5)>"}
+"""

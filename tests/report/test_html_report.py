@@ -28,7 +28,7 @@ from audit_engine.report.history import read_histories
 from audit_engine.report.html import MAX_PAGE_BYTES, script_json
 from audit_engine.store import record_results
 from audit_engine.waivers import apply_waivers
-from conftest import ROOT
+from conftest import HOSTILE_MAP, ROOT
 
 MAP = ROOT / "fixtures" / "maps" / "ed-sepsis-pathway.yaml"
 OLD = ROOT / "fixtures" / "history" / "ed-sepsis-pathway.2.2.0.yaml"
@@ -38,42 +38,6 @@ SCREENSHOT = ROOT / "reports" / "ed-sepsis-pathway.history.html.png"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"]
 
-HOSTILE = """\
-format: 1
-id: hostile
-name: "<script>alert('map')</script>"
-version: "1.0.0"
-stakeholders:
-  - {id: nurse, name: "Nurse <b>pool</b> | & co \\x01", group: clinical}
-  - {id: clerk, name: "</script><script>alert(2)</script>", group: administrative}
-stages:
-  - {id: care, name: "Care \\u2028 <i>now</i>"}
-systems:
-  - {id: ehr, name: EHR, ehr: true}
-data:
-  - {id: chart, name: "</script><!-- \\u2028\\u2029 & <b>", classification: phi}
-touchpoints:
-  - id: shared-login
-    name: "<img src=x onerror=alert(1)> ]]>"
-    stage: care
-    stakeholder: nurse
-    system: ehr
-    authentication: shared
-    data_access: [{data: chart, actions: [view]}]
-    emotion: very_negative
-    pain_points: ["</script><script>alert(3)</script>", "tab\\there \\x7f del"]
-    moment_that_matters: true
-  - id: desk
-    name: "Desk \\" onclick=\\"alert(4)"
-    stage: care
-    stakeholder: clerk
-    system: ehr
-    authentication: unique
-    data_access: [{data: chart, actions: [view]}]
-data_flows:
-  - {id: handover, from: shared-login, to: desk, data: [chart], encrypted: false, purpose: treatment,
-     description: "<svg onload=alert(5)>"}
-"""
 
 
 class _Tags(HTMLParser):
@@ -125,7 +89,7 @@ def sepsis(ruleset, tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile(ruleset, tmp_path_factory):
     path = tmp_path_factory.mktemp("hostile") / "hostile.yaml"
-    path.write_text(HOSTILE, encoding="utf-8")
+    path.write_text(HOSTILE_MAP, encoding="utf-8")
     return _audited(ruleset, path)
 
 

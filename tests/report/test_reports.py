@@ -19,7 +19,7 @@ from audit_engine.gate import GatePolicy, evaluate_gate
 from audit_engine.report import render_format
 from audit_engine.report.sarif import SECURITY_SEVERITY
 from audit_engine.waivers import apply_waivers
-from conftest import CONFORMANCE, ROOT
+from conftest import CONFORMANCE, HOSTILE_MAP, ROOT
 
 SARIF_SCHEMA = ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"  # the official OASIS schema, vendored
 PORTAL_V1 = CONFORMANCE / "patient-portal.v1.yaml"
@@ -27,28 +27,6 @@ PORTAL_V2 = CONFORMANCE / "patient-portal.v2.yaml"
 MED = CONFORMANCE / "medication-administration.yaml"
 TODAY = dt.date(2026, 6, 1)
 
-HOSTILE = """\
-format: 1
-id: hostile
-name: "<script>alert('map')</script>"
-version: "1.0.0"
-stakeholders:
-  - {id: nurse, name: "Nurse <b>pool</b> | & co \\x01", group: clinical}
-stages:
-  - {id: care, name: Care}
-systems:
-  - {id: ehr, name: EHR, ehr: true}
-data:
-  - {id: chart, name: Chart, classification: phi}
-touchpoints:
-  - id: shared-login
-    name: "<img src=x onerror=alert(1)> | [link](javascript:alert(1)) *bold* `code` ]]>"
-    stage: care
-    stakeholder: nurse
-    system: ehr
-    authentication: shared
-    data_access: [{data: chart, actions: [view]}]
-"""
 
 
 @pytest.fixture
@@ -70,7 +48,7 @@ def portal(ruleset, tmp_path):
 @pytest.fixture
 def hostile(ruleset, tmp_path):
     path = tmp_path / "hostile.yaml"
-    path.write_text(HOSTILE, encoding="utf-8")
+    path.write_text(HOSTILE_MAP, encoding="utf-8")
     result = audit_file(path, ruleset)
     result = apply_waivers(result, None)
     return result
