@@ -24,6 +24,7 @@ failure modes from biting (each has a regression test in tests/test_engine_regre
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,11 @@ def translate(program: Program, plan: Plan) -> Translation:
         if body.gated:
             gate = LATE_PHASE_TYPE if plan.late[name] else PHASE_TYPE
             front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: gate}, {"n": body.stratum}]}})
-        ruleset[name] = {"all": front + conds, "dist": 0}
+        # the first condition comes before the gates: a rule's first fact is not stored in a
+        # join memory, while one after an unjoined gate is, in a list all of whose entries
+        # durable-rules walks on every insert (its frames share one hash)
+        first = 0 if body.conditions[0].negated or "$or" in json.dumps(conds[0]) else 1
+        ruleset[name] = {"all": conds[:first] + front + conds[first:], "dist": 0}
         aliases[name] = names
     if len(program.bodies) > MAX_BODIES:
         first = next(iter(program.bodies.values()), None)
