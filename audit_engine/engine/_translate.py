@@ -24,7 +24,6 @@ failure modes from biting (each has a regression test in tests/test_engine_regre
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,10 +64,7 @@ def translate(program: Program, plan: Plan) -> Translation:
         if body.gated:
             gate = LATE_PHASE_TYPE if plan.late[name] else PHASE_TYPE
             front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: gate}, {"n": body.stratum}]}})
-        # the first condition comes before the gates: a rule's first fact is not stored in a
-        # join memory, while one after an unjoined gate is, in a list all of whose entries
-        # durable-rules walks on every insert (its frames share one hash)
-        first = 0 if body.conditions[0].negated or "$or" in json.dumps(conds[0]) else 1
+        first = 0 if _gate_first(body.conditions[0]) else 1
         ruleset[name] = {"all": conds[:first] + front + conds[first:], "dist": 0}
         aliases[name] = names
     if len(program.bodies) > MAX_BODIES:
@@ -79,6 +75,18 @@ def translate(program: Program, plan: Plan) -> Translation:
         raise CompileProblems(problems)
     fields = {t: frozenset(engine_field(f) for f in fs) for t, fs in program.read_fields().items()}
     return Translation(ruleset, aliases, fields)
+
+
+def _gate_first(c: Condition) -> bool:
+    """Must the gates come before this first condition?
+
+    A rule's first fact is not stored in a join memory; one that comes after the gates is
+    stored in a memory whose frames share one hash, and durable-rules walks all of them on
+    every insert (quadratic). So the first condition goes first, unless it is negated or
+    one fact may pass two branches of an ``$or`` in it (``has_any``, ``any_of``): the
+    engine then delivers the fact twice, and only a joined memory drops the copy.
+    """
+    return c.negated or any(t.op in ("has_any", "any_of") and len(t.value) > 1 for t in c.tests)
 
 
 class _Body:
