@@ -23,6 +23,15 @@ changing any result:
 
 The driver then runs: the global state through all phases; each shard, alone, through
 all phases; the global state again with what the shards derived, through the late phases.
+
+:func:`routing` refines this per map, from the fact types the map has at all: a body one
+of whose facts cannot exist (its type has no base facts and no live derivation) is dead,
+and nothing is asserted for it. A fact that is not anchored goes into a shard statically
+(to the shards of the touchpoints it names, or to all) or on *demand*: a positive
+condition joined by equality to another condition already in the shard needs only the
+facts whose joined field equals that of a fact in the shard, and the driver adds them as
+those facts arrive (positive joins do not depend on order). Negated conditions are always
+routed statically: their facts must all be there before their phase opens.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..facts import ANCHOR_FIELDS
-from ..packs.program import Body, FieldRef, Program
+from ..packs.program import Body, Condition, FieldRef, Program, Test
 
 
 class _Terms:
@@ -190,3 +199,99 @@ def _anchored(derive_bodies: dict[str, list[Body]], forced: set[str]) -> dict[st
         if not bad:
             return anchored
         excluded |= bad
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which states need which facts, for maps whose base facts have given types."""
+
+    live: frozenset[str]  # bodies that can match at all
+    shard_types: frozenset[str]  # types live local bodies read
+    global_types: frozenset[str]  # types live global bodies read
+    # non-anchored type -> fields naming the touchpoints whose shards get a fact, or None (every shard)
+    static: dict[str, frozenset[str] | None]
+    # type -> ((field, needed type, needed field, tests), ...): a fact of the type in a shard needs
+    # there the facts of the needed type whose needed field has the value of its field and that
+    # pass the literal tests (those of the condition that joins them)
+    demand: dict[str, tuple[tuple[str, str, str, tuple[Test, ...]], ...]]
+
+
+def possible_types(program: Program, present: frozenset[str]) -> frozenset[str]:
+    """Types that can have facts when the base facts have types ``present``."""
+    derived = {b.fact for b in program.bodies.values() if b.kind == "derive" and b.fact}
+    possible = {t for t in present if t not in derived} | (present & derived)
+    grown = True
+    while grown:
+        grown = False
+        for b in program.bodies.values():
+            if b.kind == "derive" and b.fact not in possible and \
+                    all(c.fact in possible for c in b.conditions if not c.negated):
+                possible.add(b.fact)  # type: ignore[arg-type]
+                grown = True
+    return frozenset(possible)
+
+
+def routing(program: Program, p: Plan, possible: frozenset[str]) -> Routing:
+    live = frozenset(n for n, b in program.bodies.items()
+                     if all(c.fact in possible for c in b.conditions if not c.negated))
+    shard_types = frozenset(t for n in live if p.local[n] for t in program.bodies[n].reads)
+    global_types = frozenset(t for n in live if not p.local[n] for t in program.bodies[n].reads)
+    static: dict[str, frozenset[str] | None] = {}
+    demand: dict[str, set[tuple[str, str, str, tuple[Test, ...]]]] = {}
+
+    def route(fact: str, tie: frozenset[str] | None) -> None:
+        if fact not in static or static[fact] is not None:
+            static[fact] = None if tie is None else (static.get(fact) or frozenset()) | tie
+
+    for n in sorted(live):
+        if not p.local[n]:
+            continue
+        body = program.bodies[n]
+        _, terms, anchor = anchor_class(body, p.anchored)
+        assert anchor is not None
+        root = terms.find(anchor)
+        placed = {c.alias: c.fact for c in body.conditions if not c.negated and c.fact in p.anchored}
+        waiting: list[Condition] = []
+        for c in body.conditions:
+            if c.fact in p.anchored:
+                continue
+            if c.negated:
+                tie = frozenset(t.field for t in c.tests if t.op == "eq" and isinstance(t.value, FieldRef)
+                                and terms.find((t.value.alias, t.value.field)) == root)
+            else:
+                tie = frozenset(f for (a, f) in list(terms.parent) if a == c.alias and terms.find((a, f)) == root)
+            if tie or c.negated:
+                route(c.fact, tie or None)
+                if not c.negated:
+                    placed[c.alias] = c.fact
+            else:
+                waiting.append(c)
+        while waiting:  # place each remaining positive condition by a join to one already placed
+            for c in waiting:
+                edge = _demand_edge(c, terms, placed)
+                if edge is not None:
+                    literal = tuple(t for t in c.tests if not isinstance(t.value, FieldRef))
+                    demand.setdefault(placed[edge[0]], set()).add((edge[1], c.fact, edge[2], literal))
+                    placed[c.alias] = c.fact
+                    waiting.remove(c)
+                    break
+            else:
+                for c in waiting:
+                    route(c.fact, None)  # joined to nothing placed: every shard gets them
+                break
+    frozen = {t: tuple(sorted((e for e in edges if static.get(e[1], ()) is not None), key=repr))
+              for t, edges in demand.items()}
+    return Routing(live, shard_types, global_types, static, {t: e for t, e in frozen.items() if e})
+
+
+def _demand_edge(c: Condition, terms: _Terms, placed: dict[str, str]) -> tuple[str, str, str] | None:
+    """(placed alias, its field, field of ``c``) joined by equality, if any (the first, in a fixed order)."""
+    members = sorted(terms.parent)
+    for (a, f) in members:
+        if a != c.alias:
+            continue
+        root = terms.find((a, f))
+        for (a2, f2) in members:
+            if a2 in placed and terms.find((a2, f2)) == root:
+                return a2, f2, f
+    return None

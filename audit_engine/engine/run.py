@@ -9,7 +9,8 @@ acted on inside the engine, so the result is complete when ``evaluate`` returns 
 not depend on the order the engine happened to fire in.
 
 A large map runs in one global state and a series of touchpoint shards, one shard alive
-at a time (see ``_plan`` for why that is exact); a small map runs in one state.
+at a time (see ``_plan`` for why that is exact); a small map runs in one state. Only the
+facts that a live body of a state reads are asserted there (``_plan.routing``).
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from json.encoder import encode_basestring_ascii as _json_str
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from ..facts import ANCHOR, Fact
-from ..packs.program import FieldRef, Program
+from ..packs.program import FieldRef, Program, holds
 from . import _durable
 from ._fnv import FactIds
-from ._plan import Plan, plan
-from ._translate import LATE_PHASE_TYPE, PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Translation, engine_field, translate
+from ._plan import Plan, Routing, plan, possible_types, routing
+from ._translate import KEY_FIELD, LATE_PHASE_TYPE, PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Translation, translate
 
 SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
+_json_any = json.JSONEncoder(separators=(",", ":")).encode
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """One activation: a body and the facts bound to its positive aliases."""
 
     body: str
@@ -55,6 +57,7 @@ class Evaluation:
     matches: list[Match] = field(default_factory=list)  # check activations
     rounds: int = 0
     states: int = 0  # engine states used (shards + global)
+    asserted: int = 0  # facts asserted into engine states, copies included
 
     def derived(self) -> Iterable[int]:
         return self.justifications.keys()
@@ -68,6 +71,9 @@ class Engine:
         self.plan: Plan = plan(program)
         self.translation: Translation = translate(program, self.plan)
         self.name = "audit_" + program.digest[:24]
+        self._routings: dict[frozenset[str], Routing] = {}
+        # per fact type: (fact field, JSON key prefix) of the fields the ruleset reads
+        self.encoders: dict[str, tuple[tuple[str, str], ...]] = {}
 
     @property
     def ruleset(self) -> dict[str, Any]:
@@ -75,6 +81,23 @@ class Engine:
 
     def handle(self) -> int:
         return _durable.ruleset_handle(self.name, self.translation.ruleset)
+
+    def routing(self, present: frozenset[str]) -> Routing:
+        """What each state needs for maps whose base facts have the types ``present``."""
+        possible = possible_types(self.program, present)
+        r = self._routings.get(possible)
+        if r is None:
+            r = self._routings[possible] = routing(self.program, self.plan, possible)
+        return r
+
+    def encoder(self, fact_type: str) -> tuple[tuple[str, str], ...]:
+        """(fact field, JSON key prefix) of each field of ``fact_type`` that the ruleset reads."""
+        enc = self.encoders.get(fact_type)
+        if enc is None:
+            wanted = self.translation.fields.get(fact_type, frozenset())
+            enc = self.encoders[fact_type] = tuple(("id" if f == KEY_FIELD else f, "," + json.dumps(f) + ":")
+                                                   for f in sorted(wanted))
+        return enc
 
     def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
         if shard_touchpoints < 1:
@@ -87,6 +110,17 @@ def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = S
     return Engine(program).evaluate(facts, shard_touchpoints)
 
 
+def _value_json(v: Any) -> str:
+    t = type(v)
+    if t is str:
+        return _json_str(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return int.__repr__(v)
+    return _json_any(v)
+
+
 class _State:
     """One engine state and the facts already asserted into it."""
 
@@ -94,6 +128,18 @@ class _State:
         self.session = session
         self.wanted = wanted  # fact types this state needs
         self.asserted: set[int] = set()
+        self.demand: dict[str, list[tuple[str, dict[Any, list[int]]]]] = {}  # see _Run._demanded
+
+
+class _Body(NamedTuple):
+    """What collecting one body's activations needs."""
+
+    name: str
+    aliases: tuple[str, ...]  # user aliases of the positive conditions
+    engine_aliases: tuple[str, ...]  # the same, as named in the engine
+    check: bool
+    fact: str | None  # the derived type
+    spec: tuple[tuple[str, int | None, str | None, Any], ...]  # (field, alias position, source field, literal)
 
 
 class _Run:
@@ -108,52 +154,57 @@ class _Run:
                          *(f"{kind}{k}" for kind in ("P", "L") for k in range(1, self.max_stratum + 1))):
             self.ids.reserve(reserved)
         self.index: dict[str, int] = {}  # engine id -> fact index
-        self.fragments: dict[int, str] = {}  # fact index -> its engine JSON (see _durable.fragment)
+        self.fragments: list[str | None] = []  # fact index -> its engine JSON (see _durable.fragment)
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
-        self._order = {name: b.aliases for name, b in self.p.bodies.items()}
-        self._engine_order = {name: tuple(engine.translation.aliases[name][a] for a in b.aliases)
-                              for name, b in self.p.bodies.items()}
-        self._asserts = {name: (b.fact, [(k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef)
-                                         else (k, None, None, v) for k, v in b.asserts])
-                         for name, b in self.p.bodies.items() if b.kind == "derive"}
-        self._check = {name: b.kind == "check" for name, b in self.p.bodies.items()}
+        self.bodies: dict[str, _Body] = {}
+        for name, b in self.p.bodies.items():
+            spec = tuple((k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef) else (k, None, None, v)
+                         for k, v in b.asserts)
+            self.bodies[name] = _Body(name, b.aliases, tuple(engine.translation.aliases[name][a] for a in b.aliases),
+                                      b.kind == "check", b.fact, spec)
         self.to_global: list[int] = []  # facts derived in shards that the global state reads
         self.in_shard = False
+        self.routing: Routing | None = None
 
     # -- facts -----------------------------------------------------------------
-    def _add(self, fact: Fact) -> tuple[int, bool]:
-        key = fact.key()
-        idx = self.seen.get(key)
-        if idx is not None:
-            return idx, False
+    def _add_new(self, key: tuple, fact: Fact) -> int:
         idx = len(self.ev.facts)
         self.ev.facts.append(fact)
+        self.fragments.append(None)
         self.seen[key] = idx
-        return idx, True
+        return idx
 
-    def _fragment(self, idx: int) -> str:
-        out = self.fragments.get(idx)
-        if out is None:
-            fact = self.ev.facts[idx]
-            wanted = self.e.translation.fields.get(fact.type, frozenset())
-            eid = next(self.ids)
-            self.index[eid] = idx
-            d = {"id": eid, TYPE_FIELD: fact.type}
-            for k, v in fact.values.items():
-                ek = engine_field(k)
-                if ek in wanted:
-                    d[ek] = v
-            out = self.fragments[idx] = _durable.fragment(d)
-        return out
+    def _fragments(self, batch: list[int]) -> list[str]:
+        """The engine JSON of each fact (see ``_durable.fragment``), made once per fact."""
+        frags, facts, index = self.fragments, self.ev.facts, self.index
+        missing = [i for i in batch if frags[i] is None]
+        if missing:
+            encoder, encoders = self.e.encoder, self.e.encoders
+            for i, eid in zip(missing, self.ids.take(len(missing))):
+                fact = facts[i]
+                values = fact.values
+                enc = encoders.get(fact.type) or encoder(fact.type)
+                parts = ['"id":"', eid, '","' + TYPE_FIELD + '":', _json_str(fact.type)]
+                for k, prefix in enc:
+                    v = values.get(k)
+                    if v is not None:
+                        parts.append(prefix)
+                        parts.append(_value_json(v))
+                parts.append("}")
+                frags[i] = "".join(parts)
+                index[eid] = i
+        return [frags[i] for i in batch]  # type: ignore[misc]
 
     # -- driver ----------------------------------------------------------------
     def run(self, facts: Iterable[Fact]) -> Evaluation:
         base: list[int] = []
+        seen = self.seen
         for f in facts:
-            idx, new = self._add(f)
-            if new:
-                base.append(idx)
+            key = f.key()
+            if key not in seen:
+                base.append(self._add_new(key, f))
+        self.routing = self.e.routing(frozenset(f.type for f in self.ev.facts))
         tps = sorted({f.values["id"] for f in self.ev.facts if f.type == ANCHOR})
         n_shards = -(-len(tps) // self.shard_size)
         if n_shards <= 1:
@@ -170,41 +221,57 @@ class _Run:
             yield _State(s, wanted)
 
     def _single(self, base: list[int]) -> None:
-        wanted = self.plan.shard_types | self.plan.global_types
+        assert self.routing is not None
+        wanted = self.routing.shard_types | self.routing.global_types
         with self._open(("tp", "global"), wanted) as state:
             self._fixpoint(state, base)
             for k in range(1, self.max_stratum + 1):
                 self._phase(state, [(PHASE_TYPE, "P", k), (LATE_PHASE_TYPE, "L", k)])
 
     def _sharded(self, base: list[int], tps: list[str], n_shards: int) -> None:
+        r = self.routing
+        assert r is not None
         anchored = self.plan.anchored
         shard_of = {tp: i * n_shards // len(tps) for i, tp in enumerate(tps)}
         shard_base: list[list[int]] = [[] for _ in range(n_shards)]
+        facts = self.ev.facts
         for idx in base:
-            fact = self.ev.facts[idx]
+            fact = facts[idx]
             field_name = anchored.get(fact.type)
-            if field_name is not None and fact.type in self.plan.shard_types:
+            if field_name is not None and fact.type in r.shard_types:
                 shard = shard_of.get(fact.values.get(field_name))
                 if shard is not None:
                     shard_base[shard].append(idx)
-        with self._open(("global",), self.plan.global_types) as g:
+        with self._open(("global",), r.global_types) as g:
             self._fixpoint(g, base)
             for k in range(1, self.max_stratum + 1):
                 self._phase(g, [(PHASE_TYPE, "P", k)])
+            # the facts shards need and do not derive are all known now (see _plan)
             broadcast: list[int] = []  # facts every shard gets
-            routes = self.plan.routes
-            for i, f in enumerate(self.ev.facts):
-                if f.type in anchored or f.type not in self.plan.shard_types:
+            demanded: dict[str, dict[tuple, dict[Any, list[int]]]] = {}  # type -> (field, tests) -> value -> facts
+            for edges in r.demand.values():
+                for _, t, f, tests in edges:
+                    demanded.setdefault(t, {})[(f, tests)] = {}
+            for i, f in enumerate(facts):
+                if f.type in anchored or f.type not in r.shard_types:
                     continue
-                ties = routes.get(f.type)
-                if ties is None:
-                    broadcast.append(i)
-                    continue
-                for shard in {shard_of.get(f.values.get(t)) for t in ties} - {None}:
-                    shard_base[shard].append(i)  # type: ignore[index]
+                if f.type in r.static:
+                    ties = r.static[f.type]
+                    if ties is None:
+                        broadcast.append(i)
+                        continue
+                    for shard in {shard_of.get(f.values.get(t)) for t in ties} - {None}:
+                        shard_base[shard].append(i)  # type: ignore[index]
+                for (fld, tests), by_value in demanded.get(f.type, {}).items():
+                    v = f.values.get(fld)
+                    if v is not None and all(holds(t, f.values.get(t.field)) for t in tests):
+                        by_value.setdefault(v, []).append(i)
+            demand = {t: [(fld, demanded[nt][(nf, tests)]) for fld, nt, nf, tests in edges]
+                      for t, edges in r.demand.items()}
             self.in_shard = True
             for mine in shard_base:
-                with self._open(("tp",), self.plan.shard_types) as s:
+                with self._open(("tp",), r.shard_types) as s:
+                    s.demand = demand
                     self._fixpoint(s, broadcast + mine)
                     for k in range(1, self.max_stratum + 1):
                         self._phase(s, [(PHASE_TYPE, "P", k)])
@@ -222,13 +289,35 @@ class _Run:
     def _fixpoint(self, state: _State, pending: list[int]) -> None:
         facts, asserted, wanted = self.ev.facts, state.asserted, state.wanted
         while True:
-            batch = [i for i in pending if i not in asserted and facts[i].type in wanted]
+            batch = [i for i in dict.fromkeys(pending) if i not in asserted and facts[i].type in wanted]
+            if state.demand:
+                batch = self._demanded(state, batch)
             if not batch:
                 return
             asserted.update(batch)
-            fired = state.session.assert_fragments([self._fragment(i) for i in batch])
+            self.ev.asserted += len(batch)
+            fired = state.session.assert_fragments(self._fragments(batch))
             self.ev.rounds += 1
             pending = self._collect(fired)
+
+    def _demanded(self, state: _State, batch: list[int]) -> list[int]:
+        """``batch`` and the copies its facts need in this shard, transitively (``Routing.demand``)."""
+        facts, asserted, demand = self.ev.facts, state.asserted, state.demand
+        queued = set(batch)
+        k = 0
+        while k < len(batch):
+            fact = facts[batch[k]]
+            k += 1
+            edges = demand.get(fact.type)
+            if edges:
+                for fld, by_value in edges:
+                    v = fact.values.get(fld)
+                    if v is not None:
+                        for j in by_value.get(v, ()):
+                            if j not in queued and j not in asserted:
+                                queued.add(j)
+                                batch.append(j)
+        return batch
 
     def _collect(self, raw: list[str]) -> list[int]:
         """Matches and derived facts of a batch's activations (raw JSON, parsed at once);
@@ -236,28 +325,37 @@ class _Run:
         if not raw:
             return []
         new_facts: list[int] = []
-        index, facts, ev = self.index, self.ev.facts, self.ev
-        global_types = self.plan.global_types
+        index, facts, seen, bodies = self.index, self.ev.facts, self.seen, self.bodies
+        justifications, matches = self.ev.justifications, self.ev.matches
+        global_types = self.routing.global_types if self.routing else frozenset()
+        to_global = self.in_shard
         for activation in json.loads("[" + ",".join(raw) + "]"):
             for name, frame in activation.items():
-                order = self._order.get(name)
-                if order is None:
+                b = bodies.get(name)
+                if b is None:
                     continue  # the sentinel rule, or a gate
-                bound = tuple(index[frame[a]["id"]] for a in self._engine_order[name])
-                match = Match(name, order, bound)
-                if self._check[name]:
-                    ev.matches.append(match)
+                bound = tuple([index[frame[a]["id"]] for a in b.engine_aliases])
+                match = Match(name, b.aliases, bound)
+                if b.check:
+                    matches.append(match)
                     continue
-                ftype, spec = self._asserts[name]
                 values: dict[str, Any] = {}
-                for k, pos, src, literal in spec:
-                    v = facts[bound[pos]].values.get(src) if pos is not None else literal
+                for k, pos, src, literal in b.spec:
+                    v = facts[bound[pos]].values.get(src) if pos is not None else literal  # type: ignore[arg-type]
                     if v is not None:
                         values[k] = v
-                idx, new = self._add(Fact(ftype, values))
-                ev.justifications.setdefault(idx, []).append(match)
-                if new:
+                key = (b.fact, tuple(values.items()))
+                idx = seen.get(key)
+                if idx is None:
+                    idx = self._add_new(key, Fact(b.fact, values))  # type: ignore[arg-type]
+                    justifications[idx] = [match]
                     new_facts.append(idx)
-                    if self.in_shard and ftype in global_types:
+                    if to_global and b.fact in global_types:
                         self.to_global.append(idx)
+                else:
+                    just = justifications.get(idx)
+                    if just is None:
+                        justifications[idx] = [match]  # a base fact derived again
+                    else:
+                        just.append(match)
         return new_facts
