@@ -16,11 +16,13 @@ facts that a live body of a state reads are asserted there (``_plan.routing``).
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any, Iterable, Iterator, NamedTuple
 
+from ..errors import EngineError
 from ..facts import ANCHOR, Fact
 from ..packs.program import FieldRef, Program, holds
 from . import _durable
@@ -29,6 +31,9 @@ from ._plan import Plan, Routing, plan, possible_types, routing
 from ._translate import KEY_FIELD, LATE_PHASE_TYPE, PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Translation, translate
 
 SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
+# a bound fact in an activation: its alias and id. Facts are echoed as asserted, each
+# ``{"sid":...,"id":...`` first; a string value cannot contain this (its quotes are escaped).
+_BOUND = re.compile(r'"(x[0-9a-z]+)":\{"sid":"[^"]*","id":"([^"]*)"')
 _json_any = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -320,42 +325,48 @@ class _Run:
         return batch
 
     def _collect(self, raw: list[str]) -> list[int]:
-        """Matches and derived facts of a batch's activations (raw JSON, parsed at once);
-        returns the new facts."""
-        if not raw:
-            return []
+        """Matches and derived facts of a batch's activations; returns the new facts.
+
+        Each activation is ``{"body":{"alias":{"sid":"a1","id":"f1a",...},...}}``, the facts
+        echoed as asserted (see ``_fragments``): only the body name and the ids are read.
+        """
         new_facts: list[int] = []
         index, facts, seen, bodies = self.index, self.ev.facts, self.seen, self.bodies
         justifications, matches = self.ev.justifications, self.ev.matches
         global_types = self.routing.global_types if self.routing else frozenset()
         to_global = self.in_shard
-        for activation in json.loads("[" + ",".join(raw) + "]"):
-            for name, frame in activation.items():
-                b = bodies.get(name)
-                if b is None:
-                    continue  # the sentinel rule, or a gate
-                bound = tuple([index[frame[a]["id"]] for a in b.engine_aliases])
-                match = Match(name, b.aliases, bound)
-                if b.check:
-                    matches.append(match)
-                    continue
-                values: dict[str, Any] = {}
-                for k, pos, src, literal in b.spec:
-                    v = facts[bound[pos]].values.get(src) if pos is not None else literal  # type: ignore[arg-type]
-                    if v is not None:
-                        values[k] = v
-                key = (b.fact, tuple(values.items()))
-                idx = seen.get(key)
-                if idx is None:
-                    idx = self._add_new(key, Fact(b.fact, values))  # type: ignore[arg-type]
-                    justifications[idx] = [match]
-                    new_facts.append(idx)
-                    if to_global and b.fact in global_types:
-                        self.to_global.append(idx)
+        find_ids = _BOUND.findall
+        for activation in raw:
+            b = bodies.get(activation[2:activation.index('"', 2)])
+            if b is None:
+                continue  # the sentinel rule, or a gate
+            ids = dict(find_ids(activation))
+            try:
+                bound = tuple([index[ids[a]] for a in b.engine_aliases])
+            except KeyError:
+                raise EngineError(f"the rule engine returned an activation of {b.name} that names unknown "
+                                  "facts; no findings were produced") from None
+            match = Match(b.name, b.aliases, bound)
+            if b.check:
+                matches.append(match)
+                continue
+            values: dict[str, Any] = {}
+            for k, pos, src, literal in b.spec:
+                v = facts[bound[pos]].values.get(src) if pos is not None else literal  # type: ignore[arg-type]
+                if v is not None:
+                    values[k] = v
+            key = (b.fact, tuple(values.items()))
+            idx = seen.get(key)
+            if idx is None:
+                idx = self._add_new(key, Fact(b.fact, values))  # type: ignore[arg-type]
+                justifications[idx] = [match]
+                new_facts.append(idx)
+                if to_global and b.fact in global_types:
+                    self.to_global.append(idx)
+            else:
+                just = justifications.get(idx)
+                if just is None:
+                    justifications[idx] = [match]  # a base fact derived again
                 else:
-                    just = justifications.get(idx)
-                    if just is None:
-                        justifications[idx] = [match]  # a base fact derived again
-                    else:
-                        just.append(match)
+                    just.append(match)
         return new_facts
