@@ -23,6 +23,7 @@ from .findings import Finding, build_findings, summarize
 from .loader import LoadedMap, load_map
 from .packs.load import LoadedPack, build_program, load_packs, pack_error, resolve_params, select
 from .packs.program import CompileProblems, Program
+from .timings import phase
 from .version import VERSION
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,9 +50,10 @@ class RuleSet:
     @classmethod
     def load(cls, extra_packs: Iterable[str | Path] = (), only: Iterable[str] = (), skip: Iterable[str] = (),
              params: Mapping[str, object] | None = None, builtin: bool = True) -> "RuleSet":
-        packs = select(load_packs(extra_packs, builtin=builtin), only, skip)
-        resolved = resolve_params(packs, params or {})
-        return cls(packs, resolved, build_program(packs, resolved))
+        with phase("rules"):
+            packs = select(load_packs(extra_packs, builtin=builtin), only, skip)
+            resolved = resolve_params(packs, params or {})
+            return cls(packs, resolved, build_program(packs, resolved))
 
     @property
     def digest(self) -> str:
@@ -100,8 +102,12 @@ def audit(loaded: LoadedMap, ruleset: RuleSet) -> AuditResult:
     """Audit one loaded (already validated) map."""
     start = time.perf_counter()
     with _gc.paused():
-        ev = ruleset.engine.evaluate(base_facts(loaded.map, ruleset.program.read_types()))
-        findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
+        with phase("facts"):
+            facts = list(base_facts(loaded.map, ruleset.program.read_types()))
+        with phase("engine"):
+            ev = ruleset.engine.evaluate(facts)
+        with phase("findings"):
+            findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
     return AuditResult(loaded, ruleset, tuple(findings), ev, time.perf_counter() - start)
 
 
@@ -124,7 +130,8 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
     for lm in loaded:
         result = audit(lm, ruleset)
         if use_waivers:
-            result = apply_waivers(result, waivers, today=today,
-                                   max_lifetime_days=MAX_LIFETIME_DAYS if max_waiver_days is None else max_waiver_days)
+            with phase("waivers"):
+                result = apply_waivers(result, waivers, today=today, max_lifetime_days=MAX_LIFETIME_DAYS
+                                       if max_waiver_days is None else max_waiver_days)
         out.append(result)
     return out

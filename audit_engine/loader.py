@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._yaml import Document, Path, parse_bytes, path_str, read_bytes
 from . import _gc
+from .timings import phase
 from .errors import Diagnostic, Location, MapError, did_you_mean
 from .model import ENTITIES, FORMAT_VERSION, JourneyMap
 from .validate import check_data, format_message
@@ -43,7 +44,9 @@ class LoadedMap:
 def load_map(path: str | FsPath) -> LoadedMap:
     """Read, validate and locate the journey map at ``path``; raise MapError on any problem."""
     file = str(path)
-    return _load(read_bytes(file), file)
+    with phase("load"):
+        raw = read_bytes(file)
+    return _load(raw, file)
 
 
 def load_map_text(text: str, file: str = "<string>") -> LoadedMap:
@@ -52,12 +55,13 @@ def load_map_text(text: str, file: str = "<string>") -> LoadedMap:
 
 
 def _load(raw: bytes, file: str) -> LoadedMap:
-    with _gc.paused():
+    with _gc.paused(), phase("validate"):  # parsing, inside, counts as "load"
         return _load_unguarded(raw, file)
 
 
 def _load_unguarded(raw: bytes, file: str) -> LoadedMap:
-    doc = parse_bytes(raw, file)
+    with phase("load"):
+        doc = parse_bytes(raw, file)
     data = doc.data
     fmt = data.get("format")
     if _is_int(fmt) and fmt != FORMAT_VERSION:

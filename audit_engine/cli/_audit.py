@@ -8,6 +8,7 @@ import click
 
 from . import cli
 from ._common import Choice, fail_on_option, ruleset_options, threshold_reached, write_output
+from ._perf import phase, timings_option
 
 FORMATS = ["table", "json", "sarif", "junit", "markdown", "html"]
 
@@ -40,6 +41,7 @@ def render(fmt: str, results: list, fail_on: str, color: bool = False, **options
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False),
               help="Waiver file (default: audit-waivers.yaml beside the map, if present).")
 @ruleset_options
+@timings_option
 def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None, db: str | None,
           no_store: bool, waivers_file: str | None, ruleset, config) -> None:
     """Audit journey maps and report findings.
@@ -52,9 +54,10 @@ def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | No
     results = run_audits(maps, ruleset, waivers_file or config.waivers_path())
     options = {}
     if not no_store:
-        from ..store import record_results
+        with phase("store"):
+            from ..store import record_results
 
-        stored = record_results(db or default_db(), results)
+            stored = record_results(db or default_db(), results)
         for note in stored.warnings:
             click.echo(f"warning: {note}", err=True)
         if fmt == "html":  # the page's diff and trend: the stored history, this run included
@@ -62,6 +65,7 @@ def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | No
 
             options["history"] = read_histories(db or default_db(), results)
     color = fmt == "table" and output is None and click.get_text_stream("stdout").isatty()
-    write_output(render(fmt, results, fail_on, color=color, **options), output)
+    with phase("report"):
+        write_output(render(fmt, results, fail_on, color=color, **options), output)
     if any(threshold_reached(r.findings, fail_on) for r in results):
         raise SystemExit(1)

@@ -18,11 +18,13 @@ changing any result:
   that is not anchored (e.g. a system that some *other* shard found patient-authenticated)
   would see a partial picture, so it is moved to the global state, and the analysis runs
   again until nothing moves.
-* A global body that negates an incomplete type is **late**: its negation waits for the
-  second series of phases, opened after every shard has run.
+* A global body that reads an incomplete type is **deferred**: it runs after every shard,
+  in a *late* state of its own (and one that negates an incomplete type is **late**). The
+  other global bodies read only types complete before the shards run.
 
-The driver then runs: the global state through all phases; each shard, alone, through
-all phases; the global state again with what the shards derived, through the late phases.
+The driver then runs: the global state through all phases, deleted before the first shard;
+each shard, alone, through all phases; then the late state, with every fact of the types
+deferred bodies read, through all phases. So at most one state is alive at a time.
 
 :func:`routing` refines this per map, from the fact types the map has at all: a body one
 of whose facts cannot exist (its type has no base facts and no live derivation) is dead,
@@ -106,6 +108,7 @@ class Plan:
     anchored: dict[str, str]  # fact type -> field naming its touchpoint
     local: dict[str, bool]  # body name -> runs in the shards (else in the global state)
     late: dict[str, bool]  # body name -> its negations wait until every shard has run
+    deferred: dict[str, bool]  # body name -> runs in the late state, after every shard
     incomplete: frozenset[str]  # types not complete before the shards run
     shard_types: frozenset[str]  # types some local body reads
     global_types: frozenset[str]  # types some global body reads
@@ -138,6 +141,7 @@ def plan(program: Program) -> Plan:
             break
         forced |= moved
     late = {n: not local[n] and bool(b.negates & incomplete) for n, b in program.bodies.items()}
+    deferred = {n: not local[n] and bool(b.reads & incomplete) for n, b in program.bodies.items()}
     shard_types = frozenset(t for n, b in program.bodies.items() if local[n] for t in b.reads)
     global_types = frozenset(t for n, b in program.bodies.items() if not local[n] for t in b.reads)
     routes: dict[str, frozenset[str] | None] = {}
@@ -146,7 +150,7 @@ def plan(program: Program) -> Plan:
             for fact, tie in _ties(b, anchored).items():
                 if fact not in routes or routes[fact] is not None:
                     routes[fact] = None if tie is None else (routes.get(fact) or frozenset()) | tie
-    return Plan(anchored, local, late, frozenset(incomplete), shard_types, global_types, routes)
+    return Plan(anchored, local, late, deferred, frozenset(incomplete), shard_types, global_types, routes)
 
 
 def _ties(body: Body, anchored: dict[str, str]) -> dict[str, frozenset[str] | None]:
@@ -207,7 +211,8 @@ class Routing:
 
     live: frozenset[str]  # bodies that can match at all
     shard_types: frozenset[str]  # types live local bodies read
-    global_types: frozenset[str]  # types live global bodies read
+    global_types: frozenset[str]  # types live global bodies read, except deferred ones
+    late_types: frozenset[str]  # types live deferred bodies read
     # non-anchored type -> fields naming the touchpoints whose shards get a fact, or None (every shard)
     static: dict[str, frozenset[str] | None]
     # type -> ((field, needed type, needed field, tests), ...): a fact of the type in a shard needs
@@ -235,7 +240,8 @@ def routing(program: Program, p: Plan, possible: frozenset[str]) -> Routing:
     live = frozenset(n for n, b in program.bodies.items()
                      if all(c.fact in possible for c in b.conditions if not c.negated))
     shard_types = frozenset(t for n in live if p.local[n] for t in program.bodies[n].reads)
-    global_types = frozenset(t for n in live if not p.local[n] for t in program.bodies[n].reads)
+    global_types = frozenset(t for n in live if not p.local[n] and not p.deferred[n] for t in program.bodies[n].reads)
+    late_types = frozenset(t for n in live if p.deferred[n] for t in program.bodies[n].reads)
     static: dict[str, frozenset[str] | None] = {}
     demand: dict[str, set[tuple[str, str, str, tuple[Test, ...]]]] = {}
 
@@ -281,7 +287,7 @@ def routing(program: Program, p: Plan, possible: frozenset[str]) -> Routing:
                 break
     frozen = {t: tuple(sorted((e for e in edges if static.get(e[1], ()) is not None), key=repr))
               for t, edges in demand.items()}
-    return Routing(live, shard_types, global_types, static, {t: e for t, e in frozen.items() if e})
+    return Routing(live, shard_types, global_types, late_types, static, {t: e for t, e in frozen.items() if e})
 
 
 def _demand_edge(c: Condition, terms: _Terms, placed: dict[str, str]) -> tuple[str, str, str] | None:

@@ -4,10 +4,12 @@ Everything durable-rules needs and nothing else knows: its operators (``$neq``,
 ``$iany``, ``$ex``...), its alias and frame limits, and the guards that keep its silent
 failure modes from biting (each has a regression test in tests/test_engine_regressions.py):
 
-* Every body is gated by a *role* fact (it runs in the touchpoint shards or in the
-  global state, see ``_plan``) and, when it has a negation, by a *phase* fact of its
-  stratum: it can only activate once every fact it negates has been asserted, so no
+* Every body is gated by a *role* fact (it runs in the touchpoint shards, the global
+  state or the late one, see ``_plan``) and, when it has a negation, by a *phase* fact of
+  its stratum: it can only activate once every fact it negates has been asserted, so no
   activation ever needs cancelling (``none()`` fails to cancel for most alias names).
+  The gates come right after the body's first condition (before every negation): the
+  first fact of a rule is then kept in no join memory (see ``_gate_first``).
 * Rules are compiled with ``dist: 0`` so one fact may bind two conditions, as in logic;
   every alias hashes into slot 0 of durable's frame table (defence in depth).
 * Facts never carry nulls; ``ne``/``not_in``/``present: false`` hold on absent fields.
@@ -34,8 +36,8 @@ from ._plan import Plan
 ROLE_TYPE = "ROLE"
 TYPE_FIELD = "T"  # the fact type inside the engine
 KEY_FIELD = "K"  # an entity's `id` inside the engine (`id` is the engine's own fact id)
-PHASE_TYPE = "PHASE"  # phases before the shards ran (and in a single state)
-LATE_PHASE_TYPE = "LATE"  # phases after every shard ran
+PHASE_TYPE = "PHASE"
+ROLES = ("tp", "global", "late")  # shards, the global state, the late state (see _plan)
 MAX_FACTS_PER_BODY = 14  # durable-rules: 16 frames; the role and phase gates take two
 MAX_TESTS_PER_CONDITION = 24  # durable-rules: about 30 join tests fail at create time
 MAX_BODIES = 4000  # durable-rules: 4,096 rules per ruleset
@@ -60,10 +62,9 @@ def translate(program: Program, plan: Plan) -> Translation:
     aliases: dict[str, dict[str, str]] = {}
     for name, body in program.bodies.items():
         conds, names = _Body(body, problems).translate()
-        front = [{_ROLE_ALIAS: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": "tp" if plan.local[name] else "global"}]}}]
+        front = [{_ROLE_ALIAS: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": role(plan, name)}]}}]
         if body.gated:
-            gate = LATE_PHASE_TYPE if plan.late[name] else PHASE_TYPE
-            front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: gate}, {"n": body.stratum}]}})
+            front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": body.stratum}]}})
         first = 0 if _gate_first(body.conditions[0]) else 1
         ruleset[name] = {"all": conds[:first] + front + conds[first:], "dist": 0}
         aliases[name] = names
@@ -75,6 +76,11 @@ def translate(program: Program, plan: Plan) -> Translation:
         raise CompileProblems(problems)
     fields = {t: frozenset(engine_field(f) for f in fs) for t, fs in program.read_fields().items()}
     return Translation(ruleset, aliases, fields)
+
+
+def role(plan: Plan, body: str) -> str:
+    """The state a body runs in: the shards', the global or the late one."""
+    return ROLES[0] if plan.local[body] else ROLES[2] if plan.deferred[body] else ROLES[1]
 
 
 def _gate_first(c: Condition) -> bool:

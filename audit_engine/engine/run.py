@@ -28,7 +28,7 @@ from ..packs.program import FieldRef, Program, holds
 from . import _durable
 from ._fnv import FactIds
 from ._plan import Plan, Routing, plan, possible_types, routing
-from ._translate import KEY_FIELD, LATE_PHASE_TYPE, PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Translation, translate
+from ._translate import KEY_FIELD, PHASE_TYPE, ROLE_TYPE, ROLES, TYPE_FIELD, Translation, translate
 
 SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
 # a bound fact in an activation: its alias and id. Facts are echoed as asserted, each
@@ -155,8 +155,8 @@ class _Run:
         self.shard_size = shard_touchpoints
         self.ids = FactIds()
         self.max_stratum = self.p.max_stratum
-        for reserved in ("Rtp", "Rglobal", _durable.OPEN_FACT_ID,
-                         *(f"{kind}{k}" for kind in ("P", "L") for k in range(1, self.max_stratum + 1))):
+        for reserved in (*(f"R{r}" for r in ROLES), _durable.OPEN_FACT_ID,
+                         *(f"P{k}" for k in range(1, self.max_stratum + 1))):
             self.ids.reserve(reserved)
         self.index: dict[str, int] = {}  # engine id -> fact index
         self.fragments: list[str | None] = []  # fact index -> its engine JSON (see _durable.fragment)
@@ -168,8 +168,6 @@ class _Run:
                          for k, v in b.asserts)
             self.bodies[name] = _Body(name, b.aliases, tuple(engine.translation.aliases[name][a] for a in b.aliases),
                                       b.kind == "check", b.fact, spec)
-        self.to_global: list[int] = []  # facts derived in shards that the global state reads
-        self.in_shard = False
         self.routing: Routing | None = None
 
     # -- facts -----------------------------------------------------------------
@@ -227,11 +225,10 @@ class _Run:
 
     def _single(self, base: list[int]) -> None:
         assert self.routing is not None
-        wanted = self.routing.shard_types | self.routing.global_types
-        with self._open(("tp", "global"), wanted) as state:
+        r = self.routing
+        with self._open(ROLES, r.shard_types | r.global_types | r.late_types) as state:
             self._fixpoint(state, base)
-            for k in range(1, self.max_stratum + 1):
-                self._phase(state, [(PHASE_TYPE, "P", k), (LATE_PHASE_TYPE, "L", k)])
+            self._phases(state)
 
     def _sharded(self, base: list[int], tps: list[str], n_shards: int) -> None:
         r = self.routing
@@ -249,47 +246,45 @@ class _Run:
                     shard_base[shard].append(idx)
         with self._open(("global",), r.global_types) as g:
             self._fixpoint(g, base)
-            for k in range(1, self.max_stratum + 1):
-                self._phase(g, [(PHASE_TYPE, "P", k)])
-            # the facts shards need and do not derive are all known now (see _plan)
-            broadcast: list[int] = []  # facts every shard gets
-            demanded: dict[str, dict[tuple, dict[Any, list[int]]]] = {}  # type -> (field, tests) -> value -> facts
-            for edges in r.demand.values():
-                for _, t, f, tests in edges:
-                    demanded.setdefault(t, {})[(f, tests)] = {}
-            for i, f in enumerate(facts):
-                if f.type in anchored or f.type not in r.shard_types:
+            self._phases(g)
+        # the facts shards need and do not derive are all known now (see _plan)
+        broadcast: list[int] = []  # facts every shard gets
+        demanded: dict[str, dict[tuple, dict[Any, list[int]]]] = {}  # type -> (field, tests) -> value -> facts
+        for edges in r.demand.values():
+            for _, t, f, tests in edges:
+                demanded.setdefault(t, {})[(f, tests)] = {}
+        for i, f in enumerate(facts):
+            if f.type in anchored or f.type not in r.shard_types:
+                continue
+            if f.type in r.static:
+                ties = r.static[f.type]
+                if ties is None:
+                    broadcast.append(i)
                     continue
-                if f.type in r.static:
-                    ties = r.static[f.type]
-                    if ties is None:
-                        broadcast.append(i)
-                        continue
-                    for shard in {shard_of.get(f.values.get(t)) for t in ties} - {None}:
-                        shard_base[shard].append(i)  # type: ignore[index]
-                for (fld, tests), by_value in demanded.get(f.type, {}).items():
-                    v = f.values.get(fld)
-                    if v is not None and all(holds(t, f.values.get(t.field)) for t in tests):
-                        by_value.setdefault(v, []).append(i)
-            demand = {t: [(fld, demanded[nt][(nf, tests)]) for fld, nt, nf, tests in edges]
-                      for t, edges in r.demand.items()}
-            self.in_shard = True
-            for mine in shard_base:
-                with self._open(("tp",), r.shard_types) as s:
-                    s.demand = demand
-                    self._fixpoint(s, broadcast + mine)
-                    for k in range(1, self.max_stratum + 1):
-                        self._phase(s, [(PHASE_TYPE, "P", k)])
-            self.in_shard = False
-            self._fixpoint(g, self.to_global)
-            for k in range(1, self.max_stratum + 1):
-                self._phase(g, [(LATE_PHASE_TYPE, "L", k)])
+                for shard in {shard_of.get(f.values.get(t)) for t in ties} - {None}:
+                    shard_base[shard].append(i)  # type: ignore[index]
+            for (fld, tests), by_value in demanded.get(f.type, {}).items():
+                v = f.values.get(fld)
+                if v is not None and all(holds(t, f.values.get(t.field)) for t in tests):
+                    by_value.setdefault(v, []).append(i)
+        demand = {t: [(fld, demanded[nt][(nf, tests)]) for fld, nt, nf, tests in edges]
+                  for t, edges in r.demand.items()}
+        for mine in shard_base:
+            with self._open(("tp",), r.shard_types) as s:
+                s.demand = demand
+                self._fixpoint(s, broadcast + mine)
+                self._phases(s)
+        if r.late_types:
+            with self._open(("late",), r.late_types) as late:
+                self._fixpoint(late, list(range(len(facts))))
+                self._phases(late)
 
-    def _phase(self, state: _State, phases: list[tuple[str, str, int]]) -> None:
-        fired = state.session.assert_fragments([_durable.fragment({"id": f"{prefix}{k}", TYPE_FIELD: kind, "n": k})
-                                                 for kind, prefix, k in phases])
-        self.ev.rounds += 1
-        self._fixpoint(state, self._collect(fired))
+    def _phases(self, state: _State) -> None:
+        """Open each negation stratum in turn, each time running to a fixpoint."""
+        for k in range(1, self.max_stratum + 1):
+            fired = state.session.assert_fragments([_durable.fragment({"id": f"P{k}", TYPE_FIELD: PHASE_TYPE, "n": k})])
+            self.ev.rounds += 1
+            self._fixpoint(state, self._collect(fired))
 
     def _fixpoint(self, state: _State, pending: list[int]) -> None:
         facts, asserted, wanted = self.ev.facts, state.asserted, state.wanted
@@ -333,8 +328,6 @@ class _Run:
         new_facts: list[int] = []
         index, facts, seen, bodies = self.index, self.ev.facts, self.seen, self.bodies
         justifications, matches = self.ev.justifications, self.ev.matches
-        global_types = self.routing.global_types if self.routing else frozenset()
-        to_global = self.in_shard
         find_ids = _BOUND.findall
         for activation in raw:
             b = bodies.get(activation[2:activation.index('"', 2)])
@@ -361,8 +354,6 @@ class _Run:
                 idx = self._add_new(key, Fact(b.fact, values))  # type: ignore[arg-type]
                 justifications[idx] = [match]
                 new_facts.append(idx)
-                if to_global and b.fact in global_types:
-                    self.to_global.append(idx)
             else:
                 just = justifications.get(idx)
                 if just is None:
