@@ -79,16 +79,18 @@ def ruleset_handle(name: str, definition: dict[str, Any]) -> int:
 
 
 def fragment(fact: dict[str, Any]) -> str:
-    """A fact as JSON without its opening brace: a session prefixes its own ``sid``."""
+    """A fact as JSON without its opening brace: a session prefixes its own ``sid`` (and flags)."""
     return json.dumps(fact, separators=(",", ":"))[1:]
 
 
 class Session:
     """One audit's state in a ruleset. Use via :func:`session`."""
 
-    def __init__(self, handle: int, sid: str):
+    def __init__(self, handle: int, sid: str, flags: tuple[str, ...] = ()):
         self._handle = handle
         self.sid = sid
+        # every fact of the session starts with its sid and these fields (value 1)
+        self._head = '{"sid":"' + sid + '",' + "".join(f'"{f}":1,' for f in flags)
 
     def assert_batch(self, facts: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
         """Assert ``facts`` (each with a unique ``id``) and run every activation they cause.
@@ -104,7 +106,7 @@ class Session:
         returns each activation's raw JSON (``{rule_name: {alias: fact}}``)."""
         if not fragments:
             return []
-        head = '{"sid":"' + self.sid + '",'
+        head = self._head
         try:
             code, state = _dre.assert_facts(self._handle, "[" + head + ("," + head).join(fragments) + "]")
         except Exception as exc:
@@ -137,15 +139,16 @@ class Session:
 
 
 @contextmanager
-def session(handle: int) -> Iterator[Session]:
-    """A fresh state, exclusive for its lifetime, deleted afterwards whatever happens."""
+def session(handle: int, flags: tuple[str, ...] = ()) -> Iterator[Session]:
+    """A fresh state, exclusive for its lifetime, deleted afterwards whatever happens;
+    every fact asserted into it carries the fields ``flags`` (value 1)."""
     with _LOCK:
         if _LIVE.get(handle, 0) >= _MAX_LIVE_STATES:
             raise CapacityError("too many audits are open at once in this process")
         sid = f"a{next(_SIDS)}"
         _LIVE[handle] = _LIVE.get(handle, 0) + 1
         try:
-            s = Session(handle, sid)
+            s = Session(handle, sid, flags)
             s.open()
             yield s
         finally:

@@ -28,12 +28,13 @@ from ..packs.program import FieldRef, Program, holds
 from . import _durable
 from ._fnv import FactIds
 from ._plan import Plan, Routing, plan, possible_types, routing
-from ._translate import KEY_FIELD, PHASE_TYPE, ROLE_TYPE, ROLES, TYPE_FIELD, Translation, translate
+from ._translate import KEY_FIELD, PHASE_TYPE, ROLE_TYPE, ROLES, TYPE_FIELD, Translation, role_flag, translate
 
 SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
 # a bound fact in an activation: its alias and id. Facts are echoed as asserted, each
-# ``{"sid":...,"id":...`` first; a string value cannot contain this (its quotes are escaped).
-_BOUND = re.compile(r'"(x[0-9a-z]+)":\{"sid":"[^"]*","id":"([^"]*)"')
+# ``{"sid":...,<role flags>,"id":...`` first; a string value cannot contain this (its quotes
+# are escaped).
+_BOUND = re.compile(r'"(x[0-9a-z]+)":\{"sid":"[^"]*",(?:"R[a-z]+":1,)*"id":"([^"]*)"')
 _json_any = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -218,7 +219,7 @@ class _Run:
 
     @contextmanager
     def _open(self, role: tuple[str, ...], wanted: frozenset[str]) -> Iterator[_State]:
-        with _durable.session(self.e.handle()) as s:
+        with _durable.session(self.e.handle(), tuple(role_flag(r) for r in role)) as s:
             s.assert_fragments([_durable.fragment({"id": f"R{r}", TYPE_FIELD: ROLE_TYPE, "r": r}) for r in role])
             self.ev.states += 1
             yield _State(s, wanted)
