@@ -49,6 +49,9 @@ def role_flag(r: str) -> str:
 MAX_FACTS_PER_BODY = 14  # durable-rules: 16 frames; the role and phase gates take two
 MAX_TESTS_PER_CONDITION = 24  # durable-rules: about 30 join tests fail at create time
 MAX_BODIES = 4000  # durable-rules: 4,096 rules per ruleset
+# activations handed over at once per body: one call and one string for up to this many
+# frames instead of one each (``cap`` is an unsigned short in durable-rules)
+CAP = 10000
 _ROLE_ALIAS, _GATE_ALIAS = slot0_aliases()[-2], slot0_aliases()[-1]
 
 
@@ -77,7 +80,7 @@ def translate(program: Program, plan: Plan) -> Translation:
             front.append({_ROLE_ALIAS: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": r}]}})
         if body.gated:
             front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": body.stratum}]}})
-        ruleset[name] = {"all": conds[:first] + front + conds[first:], "dist": 0}
+        ruleset[name] = {"all": conds[:first] + front + conds[first:], "dist": 0, "cap": CAP}
         aliases[name] = names
     if len(program.bodies) > MAX_BODIES:
         first = next(iter(program.bodies.values()), None)

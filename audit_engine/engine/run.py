@@ -146,6 +146,7 @@ class _Body(NamedTuple):
     check: bool
     fact: str | None  # the derived type
     spec: tuple[tuple[str, int | None, str | None, Any], ...]  # (field, alias position, source field, literal)
+    frame: int  # facts in each of its activations (its positive conditions and gates)
 
 
 class _Run:
@@ -167,8 +168,9 @@ class _Run:
         for name, b in self.p.bodies.items():
             spec = tuple((k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef) else (k, None, None, v)
                          for k, v in b.asserts)
+            frame = sum(1 for c in engine.translation.ruleset[name]["all"] if not next(iter(c)).endswith("$not"))
             self.bodies[name] = _Body(name, b.aliases, tuple(engine.translation.aliases[name][a] for a in b.aliases),
-                                      b.kind == "check", b.fact, spec)
+                                      b.kind == "check", b.fact, spec, frame)
         self.routing: Routing | None = None
 
     # -- facts -----------------------------------------------------------------
@@ -323,8 +325,9 @@ class _Run:
     def _collect(self, raw: list[str]) -> list[int]:
         """Matches and derived facts of a batch's activations; returns the new facts.
 
-        Each activation is ``{"body":{"alias":{"sid":"a1","id":"f1a",...},...}}``, the facts
-        echoed as asserted (see ``_fragments``): only the body name and the ids are read.
+        Each activation is ``{"body":[{"alias":{"sid":"a1","id":"f1a",...},...},...]}``, up
+        to ``CAP`` frames of one body, the facts echoed as asserted (see ``_fragments``):
+        only the body name and the ids are read.
         """
         new_facts: list[int] = []
         index, facts, seen, bodies = self.index, self.ev.facts, self.seen, self.bodies
@@ -334,31 +337,37 @@ class _Run:
             b = bodies.get(activation[2:activation.index('"', 2)])
             if b is None:
                 continue  # the sentinel rule, or a gate
-            ids = dict(find_ids(activation))
-            try:
-                bound = tuple([index[ids[a]] for a in b.engine_aliases])
-            except KeyError:
-                raise EngineError(f"the rule engine returned an activation of {b.name} that names unknown "
-                                  "facts; no findings were produced") from None
-            match = Match(b.name, b.aliases, bound)
-            if b.check:
-                matches.append(match)
-                continue
-            values: dict[str, Any] = {}
-            for k, pos, src, literal in b.spec:
-                v = facts[bound[pos]].values.get(src) if pos is not None else literal  # type: ignore[arg-type]
-                if v is not None:
-                    values[k] = v
-            key = (b.fact, tuple(values.items()))
-            idx = seen.get(key)
-            if idx is None:
-                idx = self._add_new(key, Fact(b.fact, values))  # type: ignore[arg-type]
-                justifications[idx] = [match]
-                new_facts.append(idx)
-            else:
-                just = justifications.get(idx)
-                if just is None:
-                    justifications[idx] = [match]  # a base fact derived again
+            pairs = find_ids(activation)
+            size, aliases, check, spec = b.frame, b.engine_aliases, b.check, b.spec
+            if not pairs or len(pairs) % size:
+                raise EngineError(f"the rule engine returned an activation of {b.name} that could not be read; "
+                                  "no findings were produced")
+            for start in range(0, len(pairs), size):
+                ids = dict(pairs[start:start + size])
+                try:
+                    bound = tuple([index[ids[a]] for a in aliases])
+                except KeyError:
+                    raise EngineError(f"the rule engine returned an activation of {b.name} that names unknown "
+                                      "facts; no findings were produced") from None
+                match = Match(b.name, b.aliases, bound)
+                if check:
+                    matches.append(match)
+                    continue
+                values: dict[str, Any] = {}
+                for k, pos, src, literal in spec:
+                    v = facts[bound[pos]].values.get(src) if pos is not None else literal  # type: ignore[arg-type]
+                    if v is not None:
+                        values[k] = v
+                key = (b.fact, tuple(values.items()))
+                idx = seen.get(key)
+                if idx is None:
+                    idx = self._add_new(key, Fact(b.fact, values))  # type: ignore[arg-type]
+                    justifications[idx] = [match]
+                    new_facts.append(idx)
                 else:
-                    just.append(match)
+                    just = justifications.get(idx)
+                    if just is None:
+                        justifications[idx] = [match]  # a base fact derived again
+                    else:
+                        just.append(match)
         return new_facts
