@@ -20,7 +20,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..errors import EngineError
 from ..facts import ANCHOR, Fact
@@ -78,8 +78,7 @@ class Engine:
         self.translation: Translation = translate(program, self.plan)
         self.name = "audit_" + program.digest[:24]
         self._routings: dict[frozenset[str], Routing] = {}
-        # per fact type: (fact field, JSON key prefix) of the fields the ruleset reads
-        self.encoders: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.encoders: dict[str, Callable[[dict[str, Any], str], str]] = {}  # per fact type, see encoder()
 
     @property
     def ruleset(self) -> dict[str, Any]:
@@ -96,13 +95,14 @@ class Engine:
             r = self._routings[possible] = routing(self.program, self.plan, possible)
         return r
 
-    def encoder(self, fact_type: str) -> tuple[tuple[str, str], ...]:
-        """(fact field, JSON key prefix) of each field of ``fact_type`` that the ruleset reads."""
+    def encoder(self, fact_type: str) -> Callable[[dict[str, Any], str], str]:
+        """``encode(values, engine_id)``: the engine JSON of a fact of ``fact_type`` with the
+        fields the ruleset reads, without its opening brace (see ``_durable.fragment``)."""
         enc = self.encoders.get(fact_type)
         if enc is None:
             wanted = self.translation.fields.get(fact_type, frozenset())
-            enc = self.encoders[fact_type] = tuple(("id" if f == KEY_FIELD else f, "," + json.dumps(f) + ":")
-                                                   for f in sorted(wanted))
+            fields = tuple(("id" if f == KEY_FIELD else f, "," + json.dumps(f) + ":") for f in sorted(wanted))
+            enc = self.encoders[fact_type] = _compile_encoder(fact_type, fields)
         return enc
 
     def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
@@ -114,6 +114,20 @@ class Engine:
 def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
     """Evaluate ``program`` (prepared anew) over ``facts``."""
     return Engine(program).evaluate(facts, shard_touchpoints)
+
+
+def _compile_encoder(fact_type: str, fields: tuple[tuple[str, str], ...]) -> Callable[[dict[str, Any], str], str]:
+    """A function writing the JSON of one fact type: one statement per field, no loop
+    (half the time of a loop over the fields, for every fact of a large map)."""
+    head = '","' + TYPE_FIELD + '":' + _json_str(fact_type)
+    lines = ["def encode(values, eid):", "    get = values.get", f"    out = '\"id\":\"' + eid + {head!r}"]
+    for f, prefix in fields:
+        lines += [f"    v = get({f!r})", "    if v is not None:",
+                  f"        out += {prefix!r} + (json_str(v) if type(v) is str else value_json(v))"]
+    lines.append("    return out + '}'")
+    namespace: dict[str, Any] = {"json_str": _json_str, "value_json": _value_json}
+    exec("\n".join(lines), namespace)  # generated from field names, each written with repr()
+    return namespace["encode"]
 
 
 def _value_json(v: Any) -> str:
@@ -189,16 +203,7 @@ class _Run:
             encoder, encoders = self.e.encoder, self.e.encoders
             for i, eid in zip(missing, self.ids.take(len(missing))):
                 fact = facts[i]
-                values = fact.values
-                enc = encoders.get(fact.type) or encoder(fact.type)
-                parts = ['"id":"', eid, '","' + TYPE_FIELD + '":', _json_str(fact.type)]
-                for k, prefix in enc:
-                    v = values.get(k)
-                    if v is not None:
-                        parts.append(prefix)
-                        parts.append(_value_json(v))
-                parts.append("}")
-                frags[i] = "".join(parts)
+                frags[i] = (encoders.get(fact.type) or encoder(fact.type))(fact.values, eid)
                 index[eid] = i
         return [frags[i] for i in batch]  # type: ignore[misc]
 
