@@ -236,9 +236,22 @@ def possible_types(program: Program, present: frozenset[str]) -> frozenset[str]:
     return frozenset(possible)
 
 
-def routing(program: Program, p: Plan, possible: frozenset[str]) -> Routing:
-    live = frozenset(n for n, b in program.bodies.items()
-                     if all(c.fact in possible for c in b.conditions if not c.negated))
+def direct_bodies(program: Program) -> frozenset[str]:
+    """Bodies of one positive condition without joins: each match is one fact passing literal
+    tests, so the driver applies them itself as facts arrive (``packs.program.holds``, the
+    meaning the engine agrees with) instead of a round trip through the engine."""
+    return frozenset(n for n, b in program.bodies.items() if len(b.conditions) == 1 and not b.conditions[0].negated
+                     and not any(isinstance(t.value, FieldRef) for t in _flat_tests(b.conditions[0].tests)))
+
+
+def _flat_tests(tests: tuple[Test, ...]) -> list[Test]:
+    return [x for t in tests for x in (_flat_tests(t.value) if t.op == "any_of" else [t])]
+
+
+def routing(program: Program, p: Plan, possible: frozenset[str], driver: frozenset[str] = frozenset()) -> Routing:
+    """``driver``: bodies the driver applies itself (nothing is asserted for them)."""
+    live = frozenset(n for n, b in program.bodies.items() if n not in driver
+                     and all(c.fact in possible for c in b.conditions if not c.negated))
     shard_types = frozenset(t for n in live if p.local[n] for t in program.bodies[n].reads)
     global_types = frozenset(t for n in live if not p.local[n] and not p.deferred[n] for t in program.bodies[n].reads)
     late_types = frozenset(t for n in live if p.deferred[n] for t in program.bodies[n].reads)

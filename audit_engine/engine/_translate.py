@@ -66,12 +66,14 @@ class Translation:
     fields: dict[str, frozenset[str]]  # fact type -> engine fields the ruleset reads
 
 
-def translate(program: Program, plan: Plan) -> Translation:
+def translate(program: Program, plan: Plan, skip: frozenset[str] = frozenset()) -> Translation:
     """The ruleset; raises CompileProblems (at pack positions) for bodies past the engine's limits."""
     problems: list[Problem] = []
     ruleset: dict[str, Any] = {}
     aliases: dict[str, dict[str, str]] = {}
     for name, body in program.bodies.items():
+        if name in skip:
+            continue  # applied by the driver (see _plan.direct_bodies)
         r = role(plan, name)
         conds, names = _Body(body, problems, role_flag(r)).translate()
         front = []
@@ -88,7 +90,8 @@ def translate(program: Program, plan: Plan) -> Translation:
                                 f"allows {MAX_BODIES}"))
     if problems:
         raise CompileProblems(problems)
-    fields = {t: frozenset(engine_field(f) for f in fs) for t, fs in program.read_fields().items()}
+    fields = {t: frozenset(engine_field(f) for f in fs)
+              for t, fs in program.read_fields([n for n in program.bodies if n not in skip]).items()}
     return Translation(ruleset, aliases, fields)
 
 

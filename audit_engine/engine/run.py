@@ -24,10 +24,10 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..errors import EngineError
 from ..facts import ANCHOR, Fact
-from ..packs.program import FieldRef, Program, holds
+from ..packs.program import FieldRef, Program, Test, holds
 from . import _durable
 from ._fnv import FactIds
-from ._plan import Plan, Routing, plan, possible_types, routing
+from ._plan import Plan, Routing, direct_bodies, plan, possible_types, routing
 from ._translate import KEY_FIELD, PHASE_TYPE, ROLE_TYPE, ROLES, TYPE_FIELD, Translation, role_flag, translate
 
 SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
@@ -75,7 +75,8 @@ class Engine:
     def __init__(self, program: Program):
         self.program = program
         self.plan: Plan = plan(program)
-        self.translation: Translation = translate(program, self.plan)
+        self.direct = direct_bodies(program)  # applied by the driver, not translated
+        self.translation: Translation = translate(program, self.plan, self.direct)
         self.name = "audit_" + program.digest[:24]
         self._routings: dict[frozenset[str], Routing] = {}
         self.encoders: dict[str, Callable[[dict[str, Any], str], str]] = {}  # per fact type, see encoder()
@@ -92,7 +93,7 @@ class Engine:
         possible = possible_types(self.program, present)
         r = self._routings.get(possible)
         if r is None:
-            r = self._routings[possible] = routing(self.program, self.plan, possible)
+            r = self._routings[possible] = routing(self.program, self.plan, possible, self.direct)
         return r
 
     def encoder(self, fact_type: str) -> Callable[[dict[str, Any], str], str]:
@@ -178,10 +179,15 @@ class _Run:
         self.fragments: list[str | None] = []  # fact index -> its engine JSON (see _durable.fragment)
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
-        self.bodies: dict[str, _Body] = {}
+        self.bodies: dict[str, _Body] = {}  # the engine's
+        self.direct: dict[str, list[tuple[_Body, tuple[Test, ...]]]] = {}  # fact type -> the driver's bodies on it
         for name, b in self.p.bodies.items():
             spec = tuple((k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef) else (k, None, None, v)
                          for k, v in b.asserts)
+            if name in engine.direct:
+                self.direct.setdefault(b.conditions[0].fact, []).append(
+                    (_Body(name, b.aliases, (), b.kind == "check", b.fact, spec, 1), b.conditions[0].tests))
+                continue
             frame = sum(1 for c in engine.translation.ruleset[name]["all"] if not next(iter(c)).endswith("$not"))
             self.bodies[name] = _Body(name, b.aliases, tuple(engine.translation.aliases[name][a] for a in b.aliases),
                                       b.kind == "check", b.fact, spec, frame)
@@ -215,6 +221,7 @@ class _Run:
             key = f.key()
             if key not in seen:
                 base.append(self._add_new(key, f))
+        self._direct(base)
         self.routing = self.e.routing(frozenset(f.type for f in self.ev.facts))
         tps = sorted({f.values["id"] for f in self.ev.facts if f.type == ANCHOR})
         n_shards = -(-len(tps) // self.shard_size)
@@ -375,4 +382,45 @@ class _Run:
                         justifications[idx] = [match]  # a base fact derived again
                     else:
                         just.append(match)
+        if self.direct:
+            self._direct(new_facts)
         return new_facts
+
+    def _direct(self, work: list[int]) -> None:
+        """Apply the driver's bodies (``_plan.direct_bodies``) to the facts in ``work``;
+        the facts they derive are appended to ``work`` (and so are applied to in turn)."""
+        direct, facts, seen = self.direct, self.ev.facts, self.seen
+        justifications, matches = self.ev.justifications, self.ev.matches
+        k = 0
+        while k < len(work):
+            idx = work[k]
+            k += 1
+            fact = facts[idx]
+            bodies = direct.get(fact.type)
+            if not bodies:
+                continue
+            values = fact.values
+            for b, tests in bodies:
+                if not all(holds(t, values.get(t.field)) for t in tests):
+                    continue
+                match = Match(b.name, b.aliases, (idx,))
+                if b.check:
+                    matches.append(match)
+                    continue
+                derived: dict[str, Any] = {}
+                for name, pos, src, literal in b.spec:
+                    v = values.get(src) if pos is not None else literal  # type: ignore[arg-type]
+                    if v is not None:
+                        derived[name] = v
+                key = (b.fact, tuple(derived.items()))
+                new = seen.get(key)
+                if new is None:
+                    new = self._add_new(key, Fact(b.fact, derived))  # type: ignore[arg-type]
+                    justifications[new] = [match]
+                    work.append(new)
+                else:
+                    just = justifications.get(new)
+                    if just is None:
+                        justifications[new] = [match]  # a base fact derived again
+                    else:
+                        just.append(match)
