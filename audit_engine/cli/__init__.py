@@ -32,6 +32,10 @@ def command_tree() -> click.Group:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    if argv is None:  # a process of its own: large maps run faster with huge pages
+        from .._hugepages import restart_with_hugepages
+
+        restart_with_hugepages(sys.argv[1:])
     _register()
     return cli.main(args=argv, prog_name="audit-engine")
 
