@@ -30,7 +30,7 @@ from ._fnv import FactIds
 from ._plan import Plan, Routing, direct_bodies, plan, possible_types, routing
 from ._translate import KEY_FIELD, PHASE_TYPE, ROLE_TYPE, ROLES, TYPE_FIELD, Translation, role_flag, translate
 
-SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
+SHARD_TOUCHPOINTS = 1500  # touchpoints per shard state (1,000 to 2,000 measure alike at 15k; smaller: less memory)
 # a bound fact in an activation: its alias and id. Facts are echoed as asserted, each
 # ``{"sid":...,<role flags>,"id":...`` first; a string value cannot contain this (its quotes
 # are escaped).
