@@ -14,7 +14,7 @@ import datetime as _dt
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from . import _gc
 from .engine.run import Engine, Evaluation
@@ -117,11 +117,13 @@ def audit_file(path: str | Path, ruleset: RuleSet) -> AuditResult:
 
 def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path | None = None,
                use_waivers: bool = True, today: _dt.date | None = None,
-               max_waiver_days: int | None = None) -> list[AuditResult]:
+               max_waiver_days: int | None = None,
+               on_done: Callable[[AuditResult], None] | None = None) -> list[AuditResult]:
     """Load and validate every map, then audit each and apply its waivers.
 
     ``waivers`` names the waiver file (default: ``audit-waivers.yaml`` beside each map,
-    if present); ``use_waivers=False`` leaves every finding unwaived.
+    if present); ``use_waivers=False`` leaves every finding unwaived. ``on_done`` is called
+    with each result as it is ready. (Many maps in parallel processes: ``batch.audit_maps``.)
     """
     from .waivers import MAX_LIFETIME_DAYS, apply_waivers
 
@@ -134,4 +136,6 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
                 result = apply_waivers(result, waivers, today=today, max_lifetime_days=MAX_LIFETIME_DAYS
                                        if max_waiver_days is None else max_waiver_days)
         out.append(result)
+        if on_done is not None:
+            on_done(result)
     return out

@@ -8,7 +8,7 @@ import click
 
 from . import cli
 from ._common import Choice, fail_on_option, ruleset_options, threshold_reached, write_output
-from ._perf import phase, timings_option
+from ._perf import jobs_option, maps_argument, phase, progress, timings_option
 
 FORMATS = ["table", "json", "sarif", "junit", "markdown", "html"]
 
@@ -32,7 +32,7 @@ def render(fmt: str, results: list, fail_on: str, color: bool = False, **options
 
 
 @cli.command()
-@click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@maps_argument
 @click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @fail_on_option(default=None)
@@ -40,18 +40,22 @@ def render(fmt: str, results: list, fail_on: str, color: bool = False, **options
 @click.option("--no-store", is_flag=True, help="Do not record this run in the findings store.")
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False),
               help="Waiver file (default: audit-waivers.yaml beside the map, if present).")
+@jobs_option
 @ruleset_options
 @timings_option
 def audit(maps: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None, db: str | None,
-          no_store: bool, waivers_file: str | None, ruleset, config) -> None:
+          no_store: bool, waivers_file: str | None, jobs: int, ruleset, config) -> None:
     """Audit journey maps and report findings.
+
+    MAPS are map files, folders (every journey map in them) or quoted globs ("maps/**/*.yaml").
 
     Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not run.
     """
-    from ..audit import run_audits
+    from ..batch import audit_maps
 
     fail_on = fail_on or config.fail_on or "high"
-    results = run_audits(maps, ruleset, waivers_file or config.waivers_path())
+    with progress(len(maps)) as bar:
+        results = audit_maps(maps, ruleset, jobs, waivers_file or config.waivers_path(), progress=bar.advance)
     options = {}
     if not no_store:
         with phase("store"):

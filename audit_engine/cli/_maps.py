@@ -8,12 +8,16 @@ import click
 
 from . import cli
 from ._common import write_output
+from ._perf import maps_argument
 
 
 @cli.command()
-@click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@maps_argument
 def validate(maps: tuple[str, ...]) -> None:
-    """Check journey maps against the format; report every problem with file:line:column."""
+    """Check journey maps against the format; report every problem with file:line:column.
+
+    MAPS are map files, folders (every journey map in them) or quoted globs ("maps/**/*.yaml").
+    """
     from ..errors import MapError
     from ..loader import load_map
 

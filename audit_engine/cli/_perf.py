@@ -29,3 +29,48 @@ def phase(name: str) -> Any:
     from ..timings import phase as _phase
 
     return _phase(name)
+
+
+def _expand(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value or ctx.resilient_parsing:
+        return value
+    from ..batch import expand_maps
+
+    return tuple(expand_maps(value))
+
+
+def maps_argument(fn: Callable) -> Callable:
+    """``MAPS...``: map files, folders of maps and globs (see ``batch.expand_maps``)."""
+    return click.argument("maps", nargs=-1, required=True, type=click.Path(), callback=_expand)(fn)
+
+
+def jobs_option(fn: Callable) -> Callable:
+    return click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+                        help="Audit the maps in this many worker processes (0: one per CPU).")(fn)
+
+
+class progress:
+    """A progress bar on standard error for ``total`` maps, only on a terminal and for more
+    than one map; ``advance(n)`` is None otherwise."""
+
+    def __init__(self, total: int, what: str = "auditing") -> None:
+        self.total, self.what = total, what
+        self._bar: Any = None
+        self.advance: Callable[[int], None] | None = None
+
+    def __enter__(self) -> "progress":
+        stream = click.get_text_stream("stderr")
+        if self.total > 1 and stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn(f"{self.what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=Console(file=stream), transient=True)
+            self._bar.start()
+            task = self._bar.add_task(self.what, total=self.total)
+            self.advance = lambda n: self._bar.advance(task, n)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.stop()
