@@ -169,12 +169,15 @@ def audit_maps(maps: Sequence[str], ruleset: "RuleSet", jobs: int = 1, waivers: 
     evaluation (``AuditResult.evaluation`` is empty): run one process to explain findings.
     Processes are forked; where that is unavailable, the maps are audited here.
     """
-    import multiprocessing
-
     from .audit import run_audits
 
     jobs = min(jobs if jobs > 0 else default_jobs(), len(maps))
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs > 1:
+        import multiprocessing
+
+        if "fork" not in multiprocessing.get_all_start_methods():
+            jobs = 1
+    if jobs <= 1:
         return run_audits(maps, ruleset, waivers, use_waivers=use_waivers, today=today,
                           max_waiver_days=max_waiver_days, on_done=(lambda _: progress(1)) if progress else None)
     return _in_workers(maps, ruleset, jobs, _Options(waivers, use_waivers, today, max_waiver_days), progress)
@@ -192,8 +195,10 @@ def _in_workers(maps: Sequence[str], ruleset: "RuleSet", jobs: int, options: _Op
 
     recorder = current()
     ruleset.engine.handle()  # compile the engine's rule set once, before forking
-    gc.collect()
-    gc.freeze()  # what the workers inherit is never scanned (nor copied) by their collector
+    collecting = gc.isenabled()
+    if collecting:  # what the workers inherit is never scanned (nor copied) by their collector
+        gc.collect()
+        gc.freeze()
     ctx = multiprocessing.get_context("fork")
     done: list[_Done | None] = [None] * len(maps)
     with ctx.Pool(jobs, initializer=_start, initargs=(ruleset, options, recorder is not None)) as pool:
@@ -201,7 +206,8 @@ def _in_workers(maps: Sequence[str], ruleset: "RuleSet", jobs: int, options: _Op
             done[d.index] = d
             if progress:
                 progress(1)
-    gc.unfreeze()
+    if collecting:
+        gc.unfreeze()
     finished = [d for d in done if d is not None]
     _raise_first_error(maps, finished)
     results = []

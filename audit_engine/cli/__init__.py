@@ -32,12 +32,24 @@ def command_tree() -> click.Group:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    if argv is None:  # a process of its own: large maps run faster with huge pages
-        from .._hugepages import restart_with_hugepages
+    if argv is not None:  # called from Python: a plain click call
+        _register()
+        return cli.main(args=argv, prog_name="audit-engine")
+    # a process of its own: large maps run faster with huge pages; the end need not tidy up;
+    # and no cycle collection (35 ms of a small audit, 80 ms with the store): the pipeline
+    # makes almost no cyclic garbage (about 5 objects per map)
+    import gc
 
-        restart_with_hugepages(sys.argv[1:])
+    gc.disable()
+    from .._hugepages import restart_with_hugepages
+    from ._perf import exit_now
+
+    restart_with_hugepages(sys.argv[1:])
     _register()
-    return cli.main(args=argv, prog_name="audit-engine")
+    try:
+        cli.main(prog_name="audit-engine")
+    except SystemExit as done:
+        exit_now(done.code)
 
 
 if __name__ == "__main__":  # pragma: no cover

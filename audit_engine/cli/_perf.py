@@ -74,3 +74,25 @@ class progress:
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def exit_now(code: object) -> None:
+    """End the process with ``code`` once the output is flushed, skipping the interpreter's
+    teardown (freeing every object and module one by one: 60 to 110 ms after an audit).
+    Everything the CLI writes is written and flushed by then; the store has committed."""
+    import os
+    import sys
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # SystemExit("message"): printed, status 1, as Python does
+        print(code, file=sys.stderr)
+        status = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: nothing more can be written anyway
+        status = status or 1
+    os._exit(status)
