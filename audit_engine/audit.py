@@ -49,11 +49,29 @@ class RuleSet:
 
     @classmethod
     def load(cls, extra_packs: Iterable[str | Path] = (), only: Iterable[str] = (), skip: Iterable[str] = (),
-             params: Mapping[str, object] | None = None, builtin: bool = True) -> "RuleSet":
+             params: Mapping[str, object] | None = None, builtin: bool = True, cache: bool = False) -> "RuleSet":
+        """Read, select and compile packs; with ``cache``, reuse the rule set compiled from
+        the same files and options before (see ``packs.cache``)."""
         with phase("rules"):
+            extra_packs, only, skip = list(extra_packs), list(only), list(skip)
+            folder = key = None
+            if cache:
+                from .packs import cache as _cache
+                from .packs.load import builtin_pack_files, pack_files
+
+                folder = _cache.cache_dir()
+                if folder is not None:
+                    files = [*(builtin_pack_files() if builtin else []), *pack_files(extra_packs)]
+                    key = _cache.key(files, only, skip, params or {}, builtin)
+                    hit = _cache.load(key, folder)
+                    if hit is not None:
+                        return hit
             packs = select(load_packs(extra_packs, builtin=builtin), only, skip)
             resolved = resolve_params(packs, params or {})
-            return cls(packs, resolved, build_program(packs, resolved))
+            ruleset = cls(packs, resolved, build_program(packs, resolved))
+            if folder is not None and key is not None:
+                _cache.store(key, folder, ruleset)
+            return ruleset
 
     @property
     def digest(self) -> str:

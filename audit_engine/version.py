@@ -11,17 +11,17 @@ from __future__ import annotations
 import os
 import sys
 
-_DIST = "audit_engine"
-
-
-def _from_dist_info() -> str | None:
+def dist_version(dist: str) -> str | None:
+    """The version of installed distribution ``dist`` from its ``*.dist-info/METADATA``
+    (the first on ``sys.path``), or None if there is none."""
+    wanted = dist.lower().replace("-", "_").replace(".", "_")
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
         except (OSError, TypeError):
             continue
         for name in names:
-            if name.endswith(".dist-info") and name.split("-", 1)[0].lower().replace(".", "_") == _DIST:
+            if name.endswith(".dist-info") and name.split("-", 1)[0].lower().replace(".", "_") == wanted:
                 try:
                     with open(os.path.join(entry or ".", name, "METADATA"), encoding="utf-8") as fh:
                         for line in fh:
@@ -35,7 +35,7 @@ def _from_dist_info() -> str | None:
 
 
 def _version() -> str:
-    found = _from_dist_info()
+    found = dist_version("audit-engine")
     if found:
         return found
     from importlib import metadata

@@ -78,7 +78,7 @@ def ruleset_options(fn: Callable) -> Callable:
         cfg = find_config(config_file, [str(m) for m in maps])
         merged = {**cfg.params, **parse_params(params)}
         ruleset = RuleSet.load(extra_packs=[*cfg.pack_paths(), *packs], only=[*cfg.only, *only],
-                               skip=[*cfg.skip, *skip], params=merged)
+                               skip=[*cfg.skip, *skip], params=merged, cache=True)
         return fn(*args, ruleset=ruleset, config=cfg, **kwargs)
 
     return wrapper

@@ -159,5 +159,12 @@ def session(handle: int, flags: tuple[str, ...] = ()) -> Iterator[Session]:
                 pass  # the state may never have been created (no fact asserted)
 
 
+def engine_version() -> str:
+    """The installed durable-rules version (for cache keys and reports)."""
+    from ..version import dist_version
+
+    return dist_version("durable-rules") or "unknown"
+
+
 def live_states(handle: int) -> int:
     return _LIVE.get(handle, 0)

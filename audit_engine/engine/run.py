@@ -81,6 +81,9 @@ class Engine:
         self._routings: dict[frozenset[str], Routing] = {}
         self.encoders: dict[str, Callable[[dict[str, Any], str], str]] = {}  # per fact type, see encoder()
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled (packs/cache.py): without its generated code
+        return {**self.__dict__, "encoders": {}, "_routings": {}}
+
     @property
     def ruleset(self) -> dict[str, Any]:
         return self.translation.ruleset
