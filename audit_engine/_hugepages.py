@@ -48,6 +48,8 @@ def worthwhile(args: Sequence[str], environ: dict[str, str] | None = None) -> bo
     env = os.environ if environ is None else environ
     if sys.platform != "linux" or MARK in env or TUNABLE in env.get("GLIBC_TUNABLES", ""):
         return False
+    if _largest_map(args) < MIN_MAP_BYTES:
+        return False
     try:
         with open(_THP, encoding="ascii") as fh:
             if "[madvise]" not in fh.read():  # "always": nothing to ask for; "never": nothing to get
@@ -62,7 +64,7 @@ def worthwhile(args: Sequence[str], environ: dict[str, str] | None = None) -> bo
             return False
     except ValueError:
         return False
-    return _largest_map(args) >= MIN_MAP_BYTES
+    return True
 
 
 def restart_with_hugepages(args: Sequence[str]) -> None:
