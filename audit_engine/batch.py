@@ -202,7 +202,8 @@ def _in_workers(maps: Sequence[str], ruleset: "RuleSet", jobs: int, options: _Op
     ctx = multiprocessing.get_context("fork")
     done: list[_Done | None] = [None] * len(maps)
     with ctx.Pool(jobs, initializer=_start, initargs=(ruleset, options, recorder is not None)) as pool:
-        for d in pool.imap_unordered(_audit_one, list(enumerate(maps)), chunksize=1):
+        chunk = max(1, len(maps) // (jobs * 8))  # fewer, larger messages; still balanced
+        for d in pool.imap_unordered(_audit_one, list(enumerate(maps)), chunksize=chunk):
             done[d.index] = d
             if progress:
                 progress(1)

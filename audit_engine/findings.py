@@ -295,6 +295,10 @@ class _RuleView(NamedTuple):
 
 
 def _rule_views(program: Program) -> dict[str, _RuleView]:
+    """Per check body, what its findings need; made once per program (kept on it)."""
+    made = program.__dict__.get("_finding_views")
+    if made is not None:
+        return made
     out: dict[str, _RuleView] = {}
     citations: dict[str, list[dict[str, Any]]] = {}
     for name, body in program.bodies.items():
@@ -308,6 +312,7 @@ def _rule_views(program: Program) -> dict[str, _RuleView]:
                        for g in program.grades.get(rule.id, ()))
         out[name] = _RuleView(rule, pack, body.aliases.index(alias), fld,
                               _subject_kind(program, rule, body.alias_types[alias]), grades, citations[rule.id])
+    program.__dict__["_finding_views"] = out
     return out
 
 

@@ -71,6 +71,12 @@ class FactIds:
         block.reverse()
         self._block = block
 
+    def copy(self) -> "FactIds":
+        """The same sequence from here on, independently."""
+        other = FactIds()
+        other._prefix, other._block, other._used = self._prefix, list(self._block), set(self._used)
+        return other
+
     def take(self, n: int) -> list[str]:
         """The next ``n`` ids (as ``n`` calls of ``next`` would give them)."""
         out: list[str] = []

@@ -80,9 +80,11 @@ class Engine:
         self.name = "audit_" + program.digest[:24]
         self._routings: dict[frozenset[str], Routing] = {}
         self.encoders: dict[str, Callable[[dict[str, Any], str], str]] = {}  # per fact type, see encoder()
+        self._collectors: tuple | None = None
+        self._reserved: FactIds | None = None  # fact ids with the engine's own names reserved
 
     def __getstate__(self) -> dict[str, Any]:  # pickled (packs/cache.py): without its generated code
-        return {**self.__dict__, "encoders": {}, "_routings": {}}
+        return {**self.__dict__, "encoders": {}, "_routings": {}}  # the rest is cheap to rebuild
 
     @property
     def ruleset(self) -> dict[str, Any]:
@@ -108,6 +110,36 @@ class Engine:
             fields = tuple(("id" if f == KEY_FIELD else f, "," + json.dumps(f) + ":") for f in sorted(wanted))
             enc = self.encoders[fact_type] = _compile_encoder(fact_type, fields)
         return enc
+
+    def fact_ids(self) -> FactIds:
+        """A fresh id sequence that never gives the hash of a role, phase or sentinel fact."""
+        if self._reserved is None:
+            ids = FactIds()
+            for reserved in (*(f"R{r}" for r in ROLES), _durable.OPEN_FACT_ID,
+                             *(f"P{k}" for k in range(1, self.program.max_stratum + 1))):
+                ids.reserve(reserved)
+            self._reserved = ids
+        return self._reserved.copy()
+
+    def collectors(self) -> tuple[dict[str, "_Body"], dict[str, list[tuple["_Body", tuple[Test, ...]]]]]:
+        """What reading activations needs, per body of the engine; and the driver's bodies
+        (see ``_plan.direct_bodies``) per fact type they read. Made once per engine."""
+        made = self._collectors
+        if made is None:
+            bodies: dict[str, _Body] = {}
+            direct: dict[str, list[tuple[_Body, tuple[Test, ...]]]] = {}
+            for name, b in self.program.bodies.items():
+                spec = tuple((k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef)
+                             else (k, None, None, v) for k, v in b.asserts)
+                if name in self.direct:
+                    direct.setdefault(b.conditions[0].fact, []).append(
+                        (_Body(name, b.aliases, (), b.kind == "check", b.fact, spec, 1), b.conditions[0].tests))
+                    continue
+                frame = sum(1 for c in self.translation.ruleset[name]["all"] if not next(iter(c)).endswith("$not"))
+                bodies[name] = _Body(name, b.aliases, tuple(self.translation.aliases[name][a] for a in b.aliases),
+                                     b.kind == "check", b.fact, spec, frame)
+            made = self._collectors = (bodies, direct)
+        return made
 
     def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS) -> Evaluation:
         if shard_touchpoints < 1:
@@ -173,27 +205,13 @@ class _Run:
         self.p = engine.program
         self.plan = engine.plan
         self.shard_size = shard_touchpoints
-        self.ids = FactIds()
         self.max_stratum = self.p.max_stratum
-        for reserved in (*(f"R{r}" for r in ROLES), _durable.OPEN_FACT_ID,
-                         *(f"P{k}" for k in range(1, self.max_stratum + 1))):
-            self.ids.reserve(reserved)
+        self.ids = engine.fact_ids()
         self.index: dict[str, int] = {}  # engine id -> fact index
         self.fragments: list[str | None] = []  # fact index -> its engine JSON (see _durable.fragment)
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
-        self.bodies: dict[str, _Body] = {}  # the engine's
-        self.direct: dict[str, list[tuple[_Body, tuple[Test, ...]]]] = {}  # fact type -> the driver's bodies on it
-        for name, b in self.p.bodies.items():
-            spec = tuple((k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef) else (k, None, None, v)
-                         for k, v in b.asserts)
-            if name in engine.direct:
-                self.direct.setdefault(b.conditions[0].fact, []).append(
-                    (_Body(name, b.aliases, (), b.kind == "check", b.fact, spec, 1), b.conditions[0].tests))
-                continue
-            frame = sum(1 for c in engine.translation.ruleset[name]["all"] if not next(iter(c)).endswith("$not"))
-            self.bodies[name] = _Body(name, b.aliases, tuple(engine.translation.aliases[name][a] for a in b.aliases),
-                                      b.kind == "check", b.fact, spec, frame)
+        self.bodies, self.direct = engine.collectors()
         self.routing: Routing | None = None
 
     # -- facts -----------------------------------------------------------------

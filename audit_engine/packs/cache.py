@@ -4,8 +4,9 @@ Reading the shipped packs (YAML with positions, schema checks) and compiling the
 about 30 ms of the 230 ms a small audit takes; a cached rule set loads in under 10. An
 entry is keyed by the sha256 of everything the rule set is made of: each pack file's
 path and bytes, ``--only``/``--skip``, the parameters, whether the built-in packs are in,
-and the versions of audit-engine, durable-rules and Python. Nothing is invalidated by
-hand: another input is another key.
+the versions of audit-engine, durable-rules and Python, and the size and modification time
+of every module of audit-engine (a cached rule set is a pickle of its objects). Nothing is
+invalidated by hand: another input is another key.
 
 Entries live in ``$AUDIT_ENGINE_CACHE_DIR`` or else ``$XDG_CACHE_HOME/audit-engine`` (by
 default ``~/.cache/audit-engine``); ``AUDIT_ENGINE_CACHE_DIR=off`` turns the cache off. An
@@ -54,7 +55,21 @@ def key(files: Iterable[Path], only: Iterable[str], skip: Iterable[str], params:
     for f in files:
         h.update(str(Path(f).resolve()).encode() + b"\0")
         h.update(hashlib.sha256(Path(f).read_bytes()).digest())
+    h.update(_code_stamp().encode())
     return h.hexdigest()
+
+
+def _code_stamp() -> str:
+    """Size and mtime of each module of the package (another build is another key)."""
+    root = Path(__file__).resolve().parent.parent
+    parts = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(dirpath, name))
+                parts.append(f"{os.path.relpath(os.path.join(dirpath, name), root)}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(parts)
 
 
 def load(k: str, folder: Path) -> "RuleSet | None":
