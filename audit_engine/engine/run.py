@@ -137,7 +137,7 @@ class Engine:
                     continue
                 frame = sum(1 for c in self.translation.ruleset[name]["all"] if not next(iter(c)).endswith("$not"))
                 bodies[name] = _Body(name, b.aliases, tuple(self.translation.aliases[name][a] for a in b.aliases),
-                                     b.kind == "check", b.fact, spec, frame)
+                                     b.kind == "check", b.fact, spec, frame, _compile_make(spec) if b.fact else None)
             made = self._collectors = (bodies, direct)
         return made
 
@@ -164,6 +164,25 @@ def _compile_encoder(fact_type: str, fields: tuple[tuple[str, str], ...]) -> Cal
     namespace: dict[str, Any] = {"json_str": _json_str, "value_json": _value_json}
     exec("\n".join(lines), namespace)  # generated from field names, each written with repr()
     return namespace["encode"]
+
+
+def _compile_make(spec: tuple[tuple[str, int | None, str | None, Any], ...]) -> Callable[[tuple, list], tuple]:
+    """``make(bound, facts)``: the (field, value) pairs of the fact a derivation asserts from
+    the facts bound to its aliases (absent values left out), one statement per field."""
+    lines = ["def make(bound, facts):", "    out = []"]
+    literals: dict[str, Any] = {}
+    for n, (k, pos, src, literal) in enumerate(spec):
+        if pos is None:
+            if literal is not None:
+                literals[f"lit{n}"] = literal
+                lines.append(f"    out.append(({k!r}, lit{n}))")
+            continue
+        lines += [f"    v = facts[bound[{pos}]].values.get({src!r})", "    if v is not None:",
+                  f"        out.append(({k!r}, v))"]
+    lines.append("    return tuple(out)")
+    namespace: dict[str, Any] = dict(literals)
+    exec("\n".join(lines), namespace)  # generated from field names, each written with repr()
+    return namespace["make"]
 
 
 def _value_json(v: Any) -> str:
@@ -197,6 +216,7 @@ class _Body(NamedTuple):
     fact: str | None  # the derived type
     spec: tuple[tuple[str, int | None, str | None, Any], ...]  # (field, alias position, source field, literal)
     frame: int  # facts in each of its activations (its positive conditions and gates)
+    make: Callable[[tuple[int, ...], list[Fact]], tuple] | None = None  # the derived fact's (field, value)s
 
 
 class _Run:
@@ -212,6 +232,7 @@ class _Run:
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
         self.bodies, self.direct = engine.collectors()
+        self.orders: dict[str, tuple[list[str], tuple[int, ...]]] = {}  # body -> its frames' alias order (_collect)
         self.routing: Routing | None = None
 
     # -- facts -----------------------------------------------------------------
@@ -360,10 +381,12 @@ class _Run:
 
         Each activation is ``{"body":[{"alias":{"sid":"a1","id":"f1a",...},...},...]}``, up
         to ``CAP`` frames of one body, the facts echoed as asserted (see ``_fragments``):
-        only the body name and the ids are read.
+        only the body name and the ids are read. durable-rules writes a body's frames with
+        their aliases in one order; it is learnt from the first frame and checked for every
+        activation (a frame in another order is read alias by alias).
         """
         new_facts: list[int] = []
-        index, facts, seen, bodies = self.index, self.ev.facts, self.seen, self.bodies
+        index, facts, seen, bodies, orders = self.index, self.ev.facts, self.seen, self.bodies, self.orders
         justifications, matches = self.ev.justifications, self.ev.matches
         find_ids = _BOUND.findall
         for activation in raw:
@@ -371,30 +394,39 @@ class _Run:
             if b is None:
                 continue  # the sentinel rule, or a gate
             pairs = find_ids(activation)
-            size, aliases, check, spec = b.frame, b.engine_aliases, b.check, b.spec
+            size = b.frame
             if not pairs or len(pairs) % size:
                 raise EngineError(f"the rule engine returned an activation of {b.name} that could not be read; "
                                   "no findings were produced")
-            for start in range(0, len(pairs), size):
-                ids = dict(pairs[start:start + size])
-                try:
-                    bound = tuple([index[ids[a]] for a in aliases])
-                except KeyError:
-                    raise EngineError(f"the rule engine returned an activation of {b.name} that names unknown "
-                                      "facts; no findings were produced") from None
-                match = Match(b.name, b.aliases, bound)
-                if check:
-                    matches.append(match)
-                    continue
-                values: dict[str, Any] = {}
-                for k, pos, src, literal in spec:
-                    v = facts[bound[pos]].values.get(src) if pos is not None else literal  # type: ignore[arg-type]
-                    if v is not None:
-                        values[k] = v
-                key = (b.fact, tuple(values.items()))
+            try:
+                learnt = orders.get(b.name)
+                if learnt is None:
+                    first = [a for a, _ in pairs[:size]]
+                    learnt = orders[b.name] = (first, tuple(first.index(a) for a in b.engine_aliases))
+                order, perm = learnt
+                if [a for a, _ in pairs] == order * (len(pairs) // size):
+                    ids = [i for _, i in pairs]  # gates' ids included: they are not facts of ours
+                    frames = [tuple([index[ids[start + q]] for q in perm]) for start in range(0, len(ids), size)]
+                else:  # another order: alias by alias
+                    frames = []
+                    for start in range(0, len(pairs), size):
+                        by_alias = dict(pairs[start:start + size])
+                        frames.append(tuple([index[by_alias[a]] for a in b.engine_aliases]))
+            except (KeyError, ValueError):
+                raise EngineError(f"the rule engine returned an activation of {b.name} that names unknown "
+                                  "facts; no findings were produced") from None
+            name, aliases = b.name, b.aliases
+            if b.check:
+                matches.extend([Match(name, aliases, bound) for bound in frames])
+                continue
+            fact_type, make = b.fact, b.make
+            for bound in frames:
+                match = Match(name, aliases, bound)
+                items = make(bound, facts)
+                key = (fact_type, items)
                 idx = seen.get(key)
                 if idx is None:
-                    idx = self._add_new(key, Fact(b.fact, values))  # type: ignore[arg-type]
+                    idx = self._add_new(key, Fact(fact_type, dict(items)))  # type: ignore[arg-type]
                     justifications[idx] = [match]
                     new_facts.append(idx)
                 else:
