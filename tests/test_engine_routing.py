@@ -90,3 +90,19 @@ def test_huge_pages_only_for_large_maps_and_only_once(tmp_path: Path) -> None:
         assert _hugepages.worthwhile([str(tmp_path)], env)  # a folder holding a large map
     else:
         pytest.skip("no madvise-mode transparent huge pages or no glibc 2.35 here")
+
+
+def test_the_drivers_written_out_tests_mean_what_holds_means() -> None:
+    from audit_engine.engine.run import _predicate
+    from audit_engine.packs.program import Test, holds
+
+    values = [None, (), [], "", "x", "y", "phi", 0, 1, 2, True, False, ("x",), ("x", "y"), 1.0]
+    literals = {"eq": ["x", "phi", True, False, 1, 0], "in": [("x", "y"), ("phi",), (1, 2), (True,)],
+                "present": [True, False], "ne": ["x", True, 1], "not_in": [("x",), (1,)],
+                "any_of": [(Test("f", "eq", "x", "str"), Test("f", "present", False, "str"))]}
+    for op, operands in literals.items():
+        for operand in operands:
+            t = Test("f", op, operand, "str")
+            predicate = _predicate(t)
+            for v in values:
+                assert predicate(v) == holds(t, v), (op, operand, v)

@@ -121,19 +121,20 @@ class Engine:
             self._reserved = ids
         return self._reserved.copy()
 
-    def collectors(self) -> tuple[dict[str, "_Body"], dict[str, list[tuple["_Body", tuple[Test, ...]]]]]:
+    def collectors(self) -> tuple[dict[str, "_Body"], dict[str, list[tuple["_Body", Callable[[dict], bool]]]]]:
         """What reading activations needs, per body of the engine; and the driver's bodies
         (see ``_plan.direct_bodies``) per fact type they read. Made once per engine."""
         made = self._collectors
         if made is None:
             bodies: dict[str, _Body] = {}
-            direct: dict[str, list[tuple[_Body, tuple[Test, ...]]]] = {}
+            direct: dict[str, list[tuple[_Body, Callable[[dict[str, Any]], bool]]]] = {}
             for name, b in self.program.bodies.items():
                 spec = tuple((k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef)
                              else (k, None, None, v) for k, v in b.asserts)
                 if name in self.direct:
                     direct.setdefault(b.conditions[0].fact, []).append(
-                        (_Body(name, b.aliases, (), b.kind == "check", b.fact, spec, 1), b.conditions[0].tests))
+                        (_Body(name, b.aliases, (), b.kind == "check", b.fact, spec, 1,
+                               _compile_make(spec) if b.fact else None), _passes(b.conditions[0].tests)))
                     continue
                 frame = sum(1 for c in self.translation.ruleset[name]["all"] if not next(iter(c)).endswith("$not"))
                 bodies[name] = _Body(name, b.aliases, tuple(self.translation.aliases[name][a] for a in b.aliases),
@@ -183,6 +184,31 @@ def _compile_make(spec: tuple[tuple[str, int | None, str | None, Any], ...]) -> 
     namespace: dict[str, Any] = dict(literals)
     exec("\n".join(lines), namespace)  # generated from field names, each written with repr()
     return namespace["make"]
+
+
+def _passes(tests: tuple[Test, ...]) -> Callable[[dict[str, Any]], bool]:
+    """``passes(values)``: does a fact with these values pass every test (``holds``)?"""
+    checks = tuple((t.field, _predicate(t)) for t in tests)
+    if len(checks) == 1:
+        (f, pred), = checks
+        return lambda values: pred(values.get(f))
+    return lambda values: all(pred(values.get(f)) for f, pred in checks)
+
+
+def _predicate(t: Test) -> Callable[[Any], bool]:
+    """``holds(t, value)`` for a literal test, written out for the common cases (the same
+    meaning: absent is None or empty, ``true`` is not 1, a list never equals a scalar)."""
+    op, v = t.op, t.value
+    if op == "eq" and type(v) is str:
+        return lambda a: a == v
+    if op == "eq" and type(v) is bool:
+        return lambda a: a is v
+    if op == "in" and all(type(x) is str for x in v):
+        allowed = frozenset(v)
+        return lambda a: isinstance(a, str) and a in allowed
+    if op == "present":
+        return lambda a: (a is not None and a != () and a != []) == v
+    return lambda a: holds(t, a)
 
 
 def _value_json(v: Any) -> str:
@@ -453,22 +479,17 @@ class _Run:
             if not bodies:
                 continue
             values = fact.values
-            for b, tests in bodies:
-                if not all(holds(t, values.get(t.field)) for t in tests):
+            for b, passes in bodies:
+                if not passes(values):
                     continue
                 match = Match(b.name, b.aliases, (idx,))
                 if b.check:
                     matches.append(match)
                     continue
-                derived: dict[str, Any] = {}
-                for name, pos, src, literal in b.spec:
-                    v = values.get(src) if pos is not None else literal  # type: ignore[arg-type]
-                    if v is not None:
-                        derived[name] = v
-                key = (b.fact, tuple(derived.items()))
+                key = (b.fact, b.make((idx,), facts))  # type: ignore[misc]
                 new = seen.get(key)
                 if new is None:
-                    new = self._add_new(key, Fact(b.fact, derived))  # type: ignore[arg-type]
+                    new = self._add_new(key, Fact(b.fact, dict(key[1])))  # type: ignore[arg-type]
                     justifications[new] = [match]
                     work.append(new)
                 else:
