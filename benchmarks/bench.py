@@ -342,7 +342,12 @@ def report(d: dict) -> str:
               "## Targets", "", "| case | measured (median, range) | target | verdict |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {v} |" for a, b, c, v in rows]
     lines += ["", f"Runs: {d['runs']} per small-map row, {d['big_runs']} per 15,000-touchpoint row (interleaved with "
-              "the yardsticks, round by round).", ""]
+              "the yardsticks, round by round). Before this work (issue 12, one run each): small map 0.50 to 0.54 s; "
+              "15k JSON stored 13.5 s = 2.2x the parse; engine + findings 7.9 s; peak 3.2 GB; table 26 s = 2x JSON; "
+              "one process for many maps.", ""]
+    notes = _notes(d)
+    if notes:
+        lines += ["## What stands between a row and its target", ""] + [f"- {n}" for n in notes] + [""]
     ph = ["rules", "load", "validate", "facts", "engine", "findings", "waivers", "store", "report", "startup", "total"]
     lines += ["## Where the time goes (`--timings`, medians)", "", "| run | " + " | ".join(ph) + " | peak RSS |",
               "|---|" + "---|" * (len(ph) + 1)]
@@ -374,6 +379,34 @@ def report(d: dict) -> str:
               "- Maps: `benchmarks/genmap.py` `big_map(n)` dumped with `yaml.safe_dump(..., sort_keys=False)`; "
               "200 small maps are the four fixture maps, 50 copies each under other ids.", ""]
     return "\n".join(lines)
+
+
+def _notes(d: dict) -> list[str]:
+    """Data-driven remarks on the rows not met: where their time goes."""
+    out = []
+    small, big, many = d["small"], d["big"], d["many"]
+    ph = small["phases"]
+    if med(small["stored"]) > 0.30 and ph.get("store", 0) > 0.05:
+        out.append(f"Small map: the `store` phase takes {fmt_s(ph['store'])} of the stored run (importing SQLAlchemy, "
+                   f"SQLModel and Alembic, then writing through the ORM); without the store the run takes "
+                   f"{fmt_s(med(small['nostore']))}.")
+    t15 = [r[1] for r in big["table15"]]
+    j15 = [r[1] for r in big["json15"]]
+    if med([r[0] for r in big["table15"]]) > 1.3 * med([r[0] for r in big["json15"]]):
+        out.append(f"Table: the `report` phase alone takes {fmt_s(med([t['report'] for t in t15]))} for the table "
+                   f"against {fmt_s(med([t['report'] for t in j15]))} for JSON (rich's Table lays out every cell).")
+    if big["clips"]:
+        ef = med([t["engine"] + t["findings"] for t in j15])
+        ca = med([c["assert"] + c["run"] + c["collect"] for c in big["clips"]])
+        if ef > 6 * ca:
+            out.append(f"Engine + findings: {fmt_s(ef)} against a target of {fmt_s(6 * ca)}; see "
+                       "`benchmarks/PROFILE.md` for where the engine's time goes.")
+    r6 = med(many["j2 stored"]) / med(many["j1 stored"])
+    if r6 > 0.6:
+        out.append(f"`--jobs 2`: {r6:.2f}x. Starting the command, rendering the report and writing the store stay in one "
+                   f"process; two processes do {d['parallel_calibration']:.2f}x the work of one on this machine "
+                   "right now.")
+    return out
 
 
 def main() -> None:
