@@ -152,8 +152,21 @@ class Explainer:
         depths, just, scope = self._depths, self.ev.justifications, self._scope
         if depths is None:
             depths = self._depths = _shortest_derivations(just, scope)
-        if scope is not None and any(i in just and i not in scope for i in match.facts):
-            depths = self.depths  # outside the facts computed so far: compute them all
+        deepest = 0
+        for i in match.facts:
+            if i in just:
+                d = depths.get(i)
+                if d is None:
+                    if scope is not None and i not in scope:
+                        return self._depth_everywhere(match)
+                    d = _UNREACHED
+                if d > deepest:
+                    deepest = d
+        return deepest
+
+    def _depth_everywhere(self, match: Match) -> int:
+        """``depth`` of a match outside the facts computed so far: compute them all first."""
+        depths, just = self.depths, self.ev.justifications
         return max((depths.get(i, _UNREACHED) if i in just else 0 for i in match.facts), default=0)
 
     def _fact_keys(self, match: Match) -> tuple:
