@@ -8,9 +8,16 @@ turn with its phase fact and runs to a fixpoint again. Activations are collected
 acted on inside the engine, so the result is complete when ``evaluate`` returns and does
 not depend on the order the engine happened to fire in.
 
-A large map runs in one global state and a series of touchpoint shards, one shard alive
-at a time (see ``_plan`` for why that is exact); a small map runs in one state. Only the
-facts that a live body of a state reads are asserted there (``_plan.routing``).
+A large map runs in a global state, then a series of touchpoint shards, then a late
+state, one state alive at a time (see ``_plan`` for why that is exact); a small map runs
+in one state. Only the facts that a live body of a state reads are asserted there, and a
+shard gets other facts than its touchpoints' only where a join needs them
+(``_plan.routing``). Bodies of one join-free condition never reach the engine: the driver
+applies them as facts arrive (``_plan.direct_bodies``).
+
+Talking to durable-rules costs per call and per byte, so facts are written once each by a
+generated writer per type, rules hand over their activations in batches (``cap``), and
+an activation is read for its rule name and bound ids only (``_BOUND``).
 """
 
 from __future__ import annotations
@@ -62,7 +69,7 @@ class Evaluation:
     justifications: dict[int, list[Match]] = field(default_factory=dict)  # derived fact -> its derivations
     matches: list[Match] = field(default_factory=list)  # check activations
     rounds: int = 0
-    states: int = 0  # engine states used (shards + global)
+    states: int = 0  # engine states used (global, shards, late)
     asserted: int = 0  # facts asserted into engine states, copies included
 
     def derived(self) -> Iterable[int]:
@@ -84,7 +91,7 @@ class Engine:
         self._reserved: FactIds | None = None  # fact ids with the engine's own names reserved
 
     def __getstate__(self) -> dict[str, Any]:  # pickled (packs/cache.py): without its generated code
-        return {**self.__dict__, "encoders": {}, "_routings": {}}  # the rest is cheap to rebuild
+        return {**self.__dict__, "encoders": {}, "_routings": {}, "_collectors": None}  # rebuilt on use
 
     @property
     def ruleset(self) -> dict[str, Any]:
