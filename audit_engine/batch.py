@@ -183,6 +183,21 @@ def audit_maps(maps: Sequence[str], ruleset: "RuleSet", jobs: int = 1, waivers: 
     return _in_workers(maps, ruleset, jobs, _Options(waivers, use_waivers, today, max_waiver_days), progress)
 
 
+def _prepare(ruleset: "RuleSet") -> None:
+    """Make, once and before forking, what every audit with this rule set makes on first use:
+    the engine's rule set, its readers of activations and fact writers, the findings' rule
+    views (each worker would otherwise make its own)."""
+    from .findings import _rule_views
+
+    engine = ruleset.engine
+    engine.handle()
+    engine.collectors()
+    engine.fact_ids()
+    for fact_type in engine.translation.fields:
+        engine.encoder(fact_type)
+    _rule_views(ruleset.program)
+
+
 def _in_workers(maps: Sequence[str], ruleset: "RuleSet", jobs: int, options: _Options,
                 progress: Callable[[int], None] | None) -> list["AuditResult"]:
     import gc
@@ -194,7 +209,7 @@ def _in_workers(maps: Sequence[str], ruleset: "RuleSet", jobs: int, options: _Op
     from .timings import current
 
     recorder = current()
-    ruleset.engine.handle()  # compile the engine's rule set once, before forking
+    _prepare(ruleset)
     collecting = gc.isenabled()
     if collecting:  # what the workers inherit is never scanned (nor copied) by their collector
         gc.collect()
