@@ -51,12 +51,12 @@ class RuleSet:
     def load(cls, extra_packs: Iterable[str | Path] = (), only: Iterable[str] = (), skip: Iterable[str] = (),
              params: Mapping[str, object] | None = None, builtin: bool = True, cache: bool = False) -> "RuleSet":
         """Read, select and compile packs; with ``cache``, reuse the rule set compiled from
-        the same files and options before (see ``packs.cache``)."""
+        the same files and options before (see ``_rulecache``)."""
         with phase("rules"):
             extra_packs, only, skip = list(extra_packs), list(only), list(skip)
             folder = key = None
             if cache:
-                from .packs import cache as _cache
+                from . import _rulecache as _cache
                 from .packs.load import builtin_pack_files, pack_files
 
                 folder = _cache.cache_dir()

@@ -9,7 +9,7 @@ import pytest
 
 # Waiver expiry depends on today's date: the suite audits as of a fixed day, whenever it runs.
 os.environ.setdefault("AUDIT_ENGINE_TODAY", "2026-12-01")
-# The command line caches compiled rule sets (packs/cache.py): in a folder of this run, not the user's.
+# The command line caches compiled rule sets (_rulecache.py): in a folder of this run, not the user's.
 if "AUDIT_ENGINE_CACHE_DIR" not in os.environ:
     import tempfile
 

@@ -1,4 +1,4 @@
-"""The compiled rule-set cache of the command line (packs/cache.py): a hit gives the same
+"""The compiled rule-set cache of the command line (_rulecache.py): a hit gives the same
 audit as a fresh compile; another pack file, option or parameter is another entry; a
 damaged entry is a miss, never an error; the cache can be turned off."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from audit_engine.audit import RuleSet, audit
 from audit_engine.loader import load_map
-from audit_engine.packs import cache
+from audit_engine import _rulecache as cache
 
 from conftest import CONFORMANCE, ROOT
 

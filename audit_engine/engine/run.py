@@ -90,7 +90,7 @@ class Engine:
         self._collectors: tuple | None = None
         self._reserved: FactIds | None = None  # fact ids with the engine's own names reserved
 
-    def __getstate__(self) -> dict[str, Any]:  # pickled (packs/cache.py): without its generated code
+    def __getstate__(self) -> dict[str, Any]:  # pickled (_rulecache.py): without its generated code
         return {**self.__dict__, "encoders": {}, "_routings": {}, "_collectors": None}  # rebuilt on use
 
     @property

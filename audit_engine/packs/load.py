@@ -37,7 +37,7 @@ class LoadedPack:
 
     def position(self, path: tuple) -> Location:
         if self.document is None and self.file and Path(self.file).is_file():
-            try:  # pickled without it (packs/cache.py): read again, the file has the same bytes
+            try:  # pickled without it (_rulecache.py): read again, the file has the same bytes
                 self.document = _yaml.read_settings(self.file, PackError)
             except PackError:
                 pass

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..audit import RuleSet
+    from .audit import RuleSet
 
 ENV = "AUDIT_ENGINE_CACHE_DIR"
 _MAGIC = b"audit-engine rule set cache 1\n"
@@ -45,8 +45,8 @@ def cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
 
 def key(files: Iterable[Path], only: Iterable[str], skip: Iterable[str], params: Mapping[str, object],
         builtin: bool) -> str:
-    from ..engine._durable import engine_version
-    from ..version import VERSION
+    from .engine._durable import engine_version
+    from .version import VERSION
 
     h = hashlib.sha256()
     for part in (VERSION, engine_version(), sys.version, repr(builtin), repr(sorted(only)), repr(sorted(skip)),
@@ -61,7 +61,7 @@ def key(files: Iterable[Path], only: Iterable[str], skip: Iterable[str], params:
 
 def _code_stamp() -> str:
     """Size and mtime of each module of the package (another build is another key)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent
     parts = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
@@ -85,7 +85,7 @@ def load(k: str, folder: Path) -> "RuleSet | None":
         if hashlib.sha256(payload).digest() != digest:
             raise ValueError("corrupt")
         ruleset = pickle.loads(payload)
-        from ..audit import RuleSet
+        from .audit import RuleSet
 
         if not isinstance(ruleset, RuleSet):
             raise ValueError("not a rule set")
