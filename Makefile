@@ -34,8 +34,10 @@ reports: $(STAMP)
 docs: $(STAMP)
 	@$(PY) scripts/make_docs.py
 
+# Every row of issue 12's table, side by side, into benchmarks/BENCHMARKS.md (about 5 minutes;
+# BENCH_ARGS="--quick" for fewer runs). The CLIPS reference is installed into .bench/clips-venv.
 bench: $(STAMP)
-	@$(PY) benchmarks/bench_scale.py
+	@$(PY) benchmarks/bench.py --shared $(SHARED) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis audit-engine.db

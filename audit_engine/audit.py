@@ -14,7 +14,7 @@ import datetime as _dt
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from . import _gc
 from .engine.run import Engine, Evaluation
@@ -25,6 +25,7 @@ from .limits import DEFAULT, Limits
 from .loader import LoadedMap, load_map
 from .packs.load import LoadedPack, build_program, load_packs, pack_error, resolve_params, select
 from .packs.program import CompileProblems, Program
+from .timings import phase
 from .version import VERSION
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,10 +51,29 @@ class RuleSet:
 
     @classmethod
     def load(cls, extra_packs: Iterable[str | Path] = (), only: Iterable[str] = (), skip: Iterable[str] = (),
-             params: Mapping[str, object] | None = None, builtin: bool = True) -> "RuleSet":
-        packs = select(load_packs(extra_packs, builtin=builtin), only, skip)
-        resolved = resolve_params(packs, params or {})
-        return cls(packs, resolved, build_program(packs, resolved))
+             params: Mapping[str, object] | None = None, builtin: bool = True, cache: bool = False) -> "RuleSet":
+        """Read, select and compile packs; with ``cache``, reuse the rule set compiled from
+        the same files and options before (see ``_rulecache``)."""
+        with phase("rules"):
+            extra_packs, only, skip = list(extra_packs), list(only), list(skip)
+            folder = key = None
+            if cache:
+                from . import _rulecache as _cache
+                from .packs.load import builtin_pack_files, pack_files
+
+                folder = _cache.cache_dir()
+                if folder is not None:
+                    files = [*(builtin_pack_files() if builtin else []), *pack_files(extra_packs)]
+                    key = _cache.key(files, only, skip, params or {}, builtin)
+                    hit = _cache.load(key, folder)
+                    if hit is not None:
+                        return hit
+            packs = select(load_packs(extra_packs, builtin=builtin), only, skip)
+            resolved = resolve_params(packs, params or {})
+            ruleset = cls(packs, resolved, build_program(packs, resolved))
+            if folder is not None and key is not None:
+                _cache.store(key, folder, ruleset)
+            return ruleset
 
     @property
     def digest(self) -> str:
@@ -110,8 +130,12 @@ def audit(loaded: LoadedMap, ruleset: RuleSet, limits: Limits = DEFAULT) -> Audi
     """Audit one loaded (already validated) map."""
     start = time.perf_counter()
     with _gc.paused():
-        ev = ruleset.engine.evaluate(base_facts(loaded.map, ruleset.program.read_types()), limits=limits)
-        findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
+        with phase("facts"):
+            facts = list(base_facts(loaded.map, ruleset.program.read_types()))
+        with phase("engine"):
+            ev = ruleset.engine.evaluate(facts, limits=limits)
+        with phase("findings"):
+            findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
     return AuditResult(loaded, ruleset, tuple(findings), ev, time.perf_counter() - start)
 
 
@@ -121,11 +145,14 @@ def audit_file(path: str | Path, ruleset: RuleSet) -> AuditResult:
 
 def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path | None = None,
                use_waivers: bool = True, today: _dt.date | None = None,
-               max_waiver_days: int | None = None, limits: Limits = DEFAULT) -> list[AuditResult]:
+               max_waiver_days: int | None = None, limits: Limits = DEFAULT,
+               on_done: Callable[[AuditResult], None] | None = None,
+               across_maps: bool = True) -> list[AuditResult]:
     """Load and validate every map, then audit each and apply its waivers.
 
     ``waivers`` names the waiver file (default: ``audit-waivers.yaml`` beside each map,
-    if present); ``use_waivers=False`` leaves every finding unwaived.
+    if present); ``use_waivers=False`` leaves every finding unwaived. ``on_done`` is called
+    with each result as it is ready. (Many maps in parallel processes: ``batch.audit_maps``.)
     """
     from .waivers import MAX_LIFETIME_DAYS, apply_waivers, with_map_mismatches
 
@@ -137,7 +164,12 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
         except MemoryError:
             raise CapacityError.out_of_memory() from None
         if use_waivers:
-            result = apply_waivers(result, waivers, today=today,
-                                   max_lifetime_days=MAX_LIFETIME_DAYS if max_waiver_days is None else max_waiver_days)
+            with phase("waivers"):
+                result = apply_waivers(result, waivers, today=today, max_lifetime_days=MAX_LIFETIME_DAYS
+                                       if max_waiver_days is None else max_waiver_days)
         out.append(result)
-    return with_map_mismatches(out, today) if use_waivers else out
+        if on_done is not None:
+            on_done(result)
+    # a waiver naming none of the maps audited together is stale (a worker of batch.audit_maps,
+    # which sees one map, leaves that to its parent: across_maps=False)
+    return with_map_mismatches(out, today) if use_waivers and across_maps else out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from ._template import render
 from .engine.run import Evaluation, Match
@@ -106,19 +106,30 @@ class Finding:
         )
 
 
+_UNREACHED = 1 << 30  # the depth of a derived fact no finite derivation reaches
+
+
 class Explainer:
     """Renders derivation chains with memoisation and bounded length."""
 
-    def __init__(self, program: Program, ev: Evaluation):
+    def __init__(self, program: Program, ev: Evaluation, needed: Iterable[int] | None = None):
+        """``needed``: the derived facts whose depths will be asked for (with everything they
+        are derived from); depths are then computed for those alone until another is asked."""
         self.p, self.ev = program, ev
         self._chains: dict[int, tuple[list[str], int]] = {}
         self._depths: dict[int, int] | None = None
+        self._scope: set[int] | None = None
+        if needed is not None:
+            self._scope = _derived_from(ev.justifications, needed)
+        self._keys: dict[int, tuple] = {}  # fact -> Fact.key(), for ties
+        self._alternative = {name: b.alternative for name, b in program.bodies.items()}
 
     def values(self, idx: int) -> dict[str, Any]:
         return self.ev.facts[idx].values
 
     def context(self, match: Match) -> dict[str, dict[str, Any]]:
-        ctx = {alias: self.values(idx) for alias, idx in match.bindings}
+        facts = self.ev.facts
+        ctx = {alias: facts[idx].values for alias, idx in zip(match.aliases, match.facts)}
         ctx["param"] = dict(self.p.params)  # type: ignore[assignment]
         return ctx
 
@@ -128,42 +139,71 @@ class Explainer:
 
         Computed from the justifications alone, so the evidence chosen for a finding
         depends on the facts, never on the order or the engine states they came from.
+        (Knuth's generalisation of Dijkstra's algorithm: a derivation's length is known once
+        its last derived fact is, and facts are settled in order of length.)
         """
-        if self._depths is None:
-            just = self.ev.justifications
-            depth: dict[int, int] = {}
-            users: dict[int, list[int]] = {}
-            for idx, matches in just.items():
-                for m in matches:
-                    for _, i in m.bindings:
-                        if i in just:
-                            users.setdefault(i, []).append(idx)
-            todo = list(just)
-            while todo:  # relax until stable: depth(f) = 1 + min over matches of max depth of the bound facts
-                changed: list[int] = []
-                for idx in todo:
-                    best = min((1 + max((depth.get(i, 0 if i not in just else 1 << 30) for _, i in m.bindings),
-                                        default=0)) for m in just[idx])
-                    if best < depth.get(idx, 1 << 30):
-                        depth[idx] = best
-                        changed.append(idx)
-                todo = list(dict.fromkeys(u for c in changed for u in users.get(c, ())))
-            self._depths = depth
+        if self._depths is None or self._scope is not None:
+            self._scope = None
+            self._depths = _shortest_derivations(self.ev.justifications)
         return self._depths
 
-    def match_key(self, match: Match) -> tuple:
+    def depth(self, match: Match) -> int:
+        """The depth of the match's deepest derived fact (base facts count 0)."""
+        depths, just, scope = self._depths, self.ev.justifications, self._scope
+        if depths is None:
+            depths = self._depths = _shortest_derivations(just, scope)
+        deepest = 0
+        for i in match.facts:
+            if i in just:
+                d = depths.get(i)
+                if d is None:
+                    if scope is not None and i not in scope:
+                        return self._depth_everywhere(match)
+                    d = _UNREACHED
+                if d > deepest:
+                    deepest = d
+        return deepest
+
+    def _depth_everywhere(self, match: Match) -> int:
+        """``depth`` of a match outside the facts computed so far: compute them all first."""
         depths, just = self.depths, self.ev.justifications
-        depth = max((depths.get(i, 1 << 30) if i in just else 0 for _, i in match.bindings), default=0)
-        return (depth, self.p.bodies[match.body].alternative, match.body,
-                tuple(self.ev.facts[i].key() for _, i in match.bindings))
+        return max((depths.get(i, _UNREACHED) if i in just else 0 for i in match.facts), default=0)
+
+    def _fact_keys(self, match: Match) -> tuple:
+        keys, facts = self._keys, self.ev.facts
+        out = []
+        for i in match.facts:
+            k = keys.get(i)
+            if k is None:
+                k = keys[i] = facts[i].key()
+            out.append(k)
+        return tuple(out)
+
+    def match_key(self, match: Match) -> tuple:
+        return (self.depth(match), self._alternative[match.body], match.body, self._fact_keys(match))
 
     def canonical(self, idx: int) -> Match:
-        return min(self.ev.justifications[idx], key=self.match_key)
+        """The justification of ``idx`` with the least :meth:`match_key` (fact keys compared
+        only between justifications that tie on the rest)."""
+        matches = self.ev.justifications[idx]
+        if len(matches) == 1:
+            return matches[0]
+        alternative = self._alternative
+        best: list[Match] = []
+        best_key: tuple = ()
+        for m in matches:
+            k = (self.depth(m), alternative[m.body], m.body)
+            if not best or k < best_key:
+                best, best_key = [m], k
+            elif k == best_key:
+                best.append(m)
+        return best[0] if len(best) == 1 else min(best, key=self._fact_keys)
 
     def chain(self, idx: int) -> tuple[list[str], int]:
         """Lines explaining derived fact ``idx`` (deepest first) and how many were omitted."""
         if idx in self._chains:
             return self._chains[idx]
+        just = self.ev.justifications
         # iterative post-order over canonical justifications (chains can be 20,000 deep)
         stack: list[tuple[int, bool]] = [(idx, False)]
         while stack:
@@ -171,7 +211,7 @@ class Explainer:
             if node in self._chains:
                 continue
             match = self.canonical(node)
-            deps = [i for _, i in match.bindings if i in self.ev.justifications and i != node]
+            deps = [i for i in match.facts if i in just and i != node]
             if not ready:
                 stack.append((node, True))
                 stack.extend((d, False) for d in reversed(deps) if d not in self._chains)
@@ -194,44 +234,153 @@ class Explainer:
         return self._chains[idx]
 
 
+def _derived_from(just: Mapping[int, list[Match]], roots: Iterable[int]) -> set[int]:
+    """The derived facts among ``roots`` and every derived fact their justifications bind, transitively."""
+    todo = [i for i in roots if i in just]
+    seen = set(todo)
+    while todo:
+        for m in just[todo.pop()]:
+            for i in m.facts:
+                if i not in seen and i in just:
+                    seen.add(i)
+                    todo.append(i)
+    return seen
+
+
+def _shortest_derivations(just: Mapping[int, list[Match]], scope: set[int] | None = None) -> dict[int, int]:
+    """depth(f) = 1 + min over f's justifications of the max depth of their derived facts
+    (facts without justifications count 0); facts no finite derivation reaches are left out.
+    With ``scope`` (closed under "is derived from"), only for the facts in it."""
+    heads_of: Iterable[tuple[int, list[Match]]] = just.items() if scope is None else \
+        ((i, just[i]) for i in sorted(scope))
+    items = list(heads_of)
+    first: list[int] = []  # facts with a justification that binds no derived fact: depth 1
+    for idx, matches in items:
+        for m in matches:
+            if not any(i in just for i in m.facts):
+                first.append(idx)
+                break
+    settled_early = set(first)
+    waiting: list[int] = []  # per registered justification: its derived facts not settled yet
+    heads: list[int] = []
+    users: dict[int, list[int]] = {}  # derived fact -> justifications that bind it (once each)
+    for idx, matches in items:
+        if idx in settled_early:
+            continue  # nothing can make it shallower than 1
+        for m in matches:
+            needed = [i for i in m.facts if i in just]
+            if len(needed) > 1:
+                needed = list(dict.fromkeys(needed))
+            j = len(heads)
+            heads.append(idx)
+            waiting.append(len(needed))
+            for i in needed:
+                users.setdefault(i, []).append(j)
+    buckets: dict[int, list[int]] = {1: first} if first else {}  # tentative depth -> facts
+    depth: dict[int, int] = {}
+    d = 1
+    while buckets:
+        todo = buckets.pop(d, None)
+        if todo is None:
+            d += 1
+            continue
+        for idx in todo:
+            if idx in depth:
+                continue
+            depth[idx] = d  # the least tentative depth: settled
+            for j in users.get(idx, ()):
+                waiting[j] -= 1
+                if not waiting[j] and heads[j] not in depth:
+                    buckets.setdefault(d + 1, []).append(heads[j])
+    return depth
+
+
+class _RuleView(NamedTuple):
+    """What turning one check body's matches into findings needs, computed once per body."""
+
+    rule: Any
+    pack: Any
+    position: int  # of the subject's alias among the body's positive aliases
+    field: str  # the subject's field
+    kind: str
+    grades: tuple
+    citations: list[dict[str, Any]]
+
+
+def _rule_views(program: Program) -> dict[str, _RuleView]:
+    """Per check body, what its findings need; made once per program (kept on it)."""
+    made = program.__dict__.get("_finding_views")
+    if made is not None:
+        return made
+    out: dict[str, _RuleView] = {}
+    citations: dict[str, list[dict[str, Any]]] = {}
+    for name, body in program.bodies.items():
+        if body.kind != "check":
+            continue
+        pack, rule = program.rules[body.owner]
+        alias, fld = rule.subject.split(".", 1)
+        if rule.id not in citations:
+            citations[rule.id] = [c.model_dump(exclude_none=True) for c in rule.citations]
+        grades = tuple((SEVERITY_ORDER[g.severity], tuple((body.aliases.index(a), t) for a, t in g.tests))
+                       for g in program.grades.get(rule.id, ()))
+        out[name] = _RuleView(rule, pack, body.aliases.index(alias), fld,
+                              _subject_kind(program, rule, body.alias_types[alias]), grades, citations[rule.id])
+    program.__dict__["_finding_views"] = out
+    return out
+
+
 def build_findings(program: Program, ev: Evaluation, map_id: str,
                    locate: Callable[[str, str], Location]) -> list[Finding]:
     """One finding per (rule, subject), sorted by severity, rule id, subject."""
-    ex = Explainer(program, ev)
-    # (rule, subject kind, subject) -> (canonical key, match); the most severe grade wins
-    best: dict[tuple[str, str, str], tuple[tuple, Match]] = {}
+    ex = Explainer(program, ev, needed=(i for m in ev.matches for i in m.facts))
+    views = _rule_views(program)
+    facts, just = ev.facts, ev.justifications
+    alternative = ex._alternative
+    # (rule, subject kind, subject) -> [(severity rank, depth, alternative, body), match, ties];
+    # the most severe grade wins, then the canonical match (fact keys compared only on ties)
+    best: dict[tuple[str, str, str], list] = {}
     for m in ev.matches:
-        body = program.bodies[m.body]
-        _, rule = program.rules[body.owner]
-        alias, fld = rule.subject.split(".", 1)
-        subject = str(ex.values(m.fact_of(alias)).get(fld))
-        key = (rule.id, _subject_kind(program, rule, body.alias_types[alias]), subject)
-        mkey = (SEVERITY_ORDER[grade(rule, ex, m)], *ex.match_key(m))
-        if key not in best or mkey < best[key][0]:
-            best[key] = (mkey, m)
+        v = views[m.body]
+        bound = m.facts
+        subject = str(facts[bound[v.position]].values.get(v.field))
+        rank = SEVERITY_ORDER[v.rule.severity]
+        for g_rank, tests in v.grades:
+            if all(holds(t, facts[bound[pos]].values.get(t.field)) for pos, t in tests):
+                rank = g_rank
+                break
+        cheap = (rank, ex.depth(m), alternative[m.body], m.body)
+        key = (v.rule.id, v.kind, subject)
+        held = best.get(key)
+        if held is None or cheap < held[0]:
+            best[key] = [cheap, m]
+        elif cheap == held[0] and ex._fact_keys(m) < ex._fact_keys(held[1]):
+            held[1] = m
     out: list[Finding] = []
-    for (rule_id, kind, subject), (mkey, m) in best.items():
-        pack, rule = program.rules[rule_id]
-        ctx = ex.context(m)
+    params = dict(program.params)
+    for (_, kind, subject), (cheap, m) in best.items():
+        v = views[m.body]
+        rule = v.rule
+        ctx: dict[str, Any] = {alias: facts[idx].values for alias, idx in zip(m.aliases, m.facts)}
+        ctx["param"] = params
         evidence: list[str] = []
         omitted = 0
-        for _, idx in m.bindings:
-            if idx in ev.justifications:
+        for idx in m.facts:
+            if idx in just:
                 lines, om = ex.chain(idx)
                 omitted += om
                 evidence.extend(line for line in lines if line not in evidence)
         evidence.extend(render(t, ctx) for t in rule.evidence)
         if omitted:
             evidence.insert(10 if len(evidence) > 10 else 0, f"… {omitted} further derivation steps not shown …")
-        severity = SEVERITIES[mkey[0]]
+        severity = SEVERITIES[cheap[0]]
         if severity != rule.severity:
             evidence.append(f"graded {severity} (rule default {rule.severity})")
         out.append(Finding(
             rule_id=rule.id, severity=severity, subject=subject, title=rule.title,
             message=render(rule.message, ctx), citation=rule.citation,
             fingerprint=fingerprint(map_id, rule.id, subject, kind if len(rule.subject_kinds) > 1 else None),
-            location=locate(kind, subject), evidence=evidence, pack=pack.pack, subject_kind=kind,
-            citations=[c.model_dump(exclude_none=True) for c in rule.citations],
+            location=locate(kind, subject), evidence=evidence, pack=v.pack.pack, subject_kind=kind,
+            citations=[dict(c) for c in v.citations],
         ))
     out.sort(key=Finding.sort_key)
     return out

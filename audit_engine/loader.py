@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._yaml import STDIN, STDIN_NAME, Document, Path, parse_bytes, path_str, read_bytes, read_stdin
 from . import _gc
+from .timings import phase
 from .errors import Diagnostic, Location, MapError, did_you_mean
 from .limits import DEFAULT, Limits
 from .model import ENTITIES, FORMAT_VERSION, JourneyMap
@@ -45,9 +46,10 @@ def load_map(path: str | FsPath, limits: Limits = DEFAULT) -> LoadedMap:
     """Read, validate and locate the journey map at ``path`` (``-``: standard input); raise
     MapError on any problem."""
     file = str(path)
-    if file == STDIN:
-        return _load(read_stdin(max_bytes=limits.max_file_bytes), STDIN_NAME, limits)
-    return _load(read_bytes(file, max_bytes=limits.max_file_bytes), file, limits)
+    with phase("load"):
+        raw = (read_stdin(max_bytes=limits.max_file_bytes) if file == STDIN
+               else read_bytes(file, max_bytes=limits.max_file_bytes))
+    return _load(raw, STDIN_NAME if file == STDIN else file, limits)
 
 
 def load_map_text(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> LoadedMap:
@@ -56,13 +58,14 @@ def load_map_text(text: str, file: str = "<string>", limits: Limits = DEFAULT) -
 
 
 def _load(raw: bytes, file: str, limits: Limits) -> LoadedMap:
-    with _gc.paused():
+    with _gc.paused(), phase("validate"):  # parsing, inside, counts as "load"
         return _load_unguarded(raw, file, limits)
 
 
 def _load_unguarded(raw: bytes, file: str, limits: Limits) -> LoadedMap:
-    doc = parse_bytes(raw, file, max_bytes=limits.max_file_bytes, max_values=limits.max_values,
-                      max_depth=limits.max_depth)
+    with phase("load"):
+        doc = parse_bytes(raw, file, max_bytes=limits.max_file_bytes, max_values=limits.max_values,
+                          max_depth=limits.max_depth)
     data = doc.data
     fmt = data.get("format")
     if (_is_int(fmt) and fmt != FORMAT_VERSION) or isinstance(fmt, float):

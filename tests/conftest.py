@@ -11,6 +11,11 @@ import yaml
 
 # Waiver expiry depends on today's date: the suite audits as of a fixed day, whenever it runs.
 os.environ.setdefault("AUDIT_ENGINE_TODAY", "2026-12-01")
+# The command line caches compiled rule sets (_rulecache.py): in a folder of this run, not the user's.
+if "AUDIT_ENGINE_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["AUDIT_ENGINE_CACHE_DIR"] = tempfile.mkdtemp(prefix="audit-engine-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -146,7 +146,7 @@ def ruleset_options(fn: Callable) -> Callable:
         cap_memory(cfg.limits_obj())
         merged = {**cfg.params, **parse_params(params)}
         ruleset = RuleSet.load(extra_packs=[*cfg.pack_paths(), *packs], only=[*cfg.only, *only],
-                               skip=[*cfg.skip, *skip], params=merged)
+                               skip=[*cfg.skip, *skip], params=merged, cache=True)
         run_note(ruleset, cfg)
         return fn(*args, ruleset=ruleset, config=cfg, **kwargs)
 

@@ -8,14 +8,19 @@ from ..report._text import one_line
 from . import cli
 from ._common import note
 from ._output import write_output
+from ._perf import maps_argument
 
 
 @cli.command()
-@click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@maps_argument
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Run configuration (its limits apply); default: audit-engine.yaml beside the first map.")
 def validate(maps: tuple[str, ...], config_file: str | None) -> None:
-    """Check journey maps against the format; report every problem with file:line:column."""
+    """Check journey maps against the format; report every problem with file:line:column.
+
+    MAPS are map files, folders (every journey map in them), quoted globs ("maps/**/*.yaml")
+    or - (a map on standard input).
+    """
     from ..config import find_config
     from ..errors import MapError
     from ..limits import cap_memory

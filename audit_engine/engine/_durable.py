@@ -81,16 +81,18 @@ def ruleset_handle(name: str, definition: dict[str, Any]) -> int:
 
 
 def fragment(fact: dict[str, Any]) -> str:
-    """A fact as JSON without its opening brace: a session prefixes its own ``sid``."""
+    """A fact as JSON without its opening brace: a session prefixes its own ``sid`` (and flags)."""
     return json.dumps(fact, separators=(",", ":"))[1:]
 
 
 class Session:
     """One audit's state in a ruleset. Use via :func:`session`."""
 
-    def __init__(self, handle: int, sid: str):
+    def __init__(self, handle: int, sid: str, flags: tuple[str, ...] = ()):
         self._handle = handle
         self.sid = sid
+        # every fact of the session starts with its sid and these fields (value 1)
+        self._head = '{"sid":"' + sid + '",' + "".join(f'"{f}":1,' for f in flags)
 
     def assert_batch(self, facts: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
         """Assert ``facts`` (each with a unique ``id``) and run every activation they cause.
@@ -101,14 +103,12 @@ class Session:
         raw = self.assert_fragments([fragment(f) for f in facts])
         return [a for a in json.loads("[" + ",".join(raw) + "]") if OPEN_RULE not in a] if raw else []
 
-    def assert_fragments(self, fragments: list[str], budget: int | None = None) -> list[str]:
+    def assert_fragments(self, fragments: list[str]) -> list[str]:
         """Assert facts serialised by :func:`fragment` and run every activation they cause;
-        returns each activation's raw JSON (``{rule_name: {alias: fact}}``). Past
-        ``budget`` activations it stops early (the caller refuses the run; the state is
-        then unusable)."""
+        returns each activation's raw JSON (``{rule_name: [frame, ...]}``)."""
         if not fragments:
             return []
-        head = '{"sid":"' + self.sid + '",'
+        head = self._head
         try:
             code, state = _dre.assert_facts(self._handle, "[" + head + ("," + head).join(fragments) + "]")
         except Exception as exc:
@@ -122,7 +122,7 @@ class Session:
             if result:
                 fired.append(result[1])
                 nxt = _dre.complete_and_start_action(self._handle, state)
-                while nxt and (budget is None or len(fired) <= budget):
+                while nxt:
                     fired.append(nxt)
                     nxt = _dre.complete_and_start_action(self._handle, state)
         except Exception as exc:
@@ -141,15 +141,16 @@ class Session:
 
 
 @contextmanager
-def session(handle: int) -> Iterator[Session]:
-    """A fresh state, exclusive for its lifetime, deleted afterwards whatever happens."""
+def session(handle: int, flags: tuple[str, ...] = ()) -> Iterator[Session]:
+    """A fresh state, exclusive for its lifetime, deleted afterwards whatever happens;
+    every fact asserted into it carries the fields ``flags`` (value 1)."""
     with _LOCK:
         if _LIVE.get(handle, 0) >= _MAX_LIVE_STATES:
             raise CapacityError("too many audits are open at once in this process")
         sid = f"a{next(_SIDS)}"
         _LIVE[handle] = _LIVE.get(handle, 0) + 1
         try:
-            s = Session(handle, sid)
+            s = Session(handle, sid, flags)
             s.open()
             yield s
         finally:
@@ -158,6 +159,13 @@ def session(handle: int) -> Iterator[Session]:
                 _dre.delete_state(handle, sid)
             except Exception:
                 pass  # the state may never have been created (no fact asserted)
+
+
+def engine_version() -> str:
+    """The installed durable-rules version (for cache keys and reports)."""
+    from ..version import dist_version
+
+    return dist_version("durable-rules") or "unknown"
 
 
 def live_states(handle: int) -> int:

@@ -71,8 +71,26 @@ class FactIds:
         block.reverse()
         self._block = block
 
+    def copy(self) -> "FactIds":
+        """The same sequence from here on, independently."""
+        other = FactIds()
+        other._prefix, other._block, other._used = self._prefix, list(self._block), set(self._used)
+        return other
+
     def take(self, n: int) -> list[str]:
-        return [next(self) for _ in range(n)]
+        """The next ``n`` ids (as ``n`` calls of ``next`` would give them)."""
+        out: list[str] = []
+        while len(out) < n:
+            while not self._block:
+                self._fill()
+            block, need = self._block, n - len(out)
+            if len(block) <= need:
+                out.extend(reversed(block))
+                self._block = []
+            else:
+                out.extend(reversed(block[-need:]))
+                del block[-need:]
+        return out
 
     def reserve(self, text: str) -> None:
         self._used.add(fnv1a32(text))

@@ -4,10 +4,15 @@ Everything durable-rules needs and nothing else knows: its operators (``$neq``,
 ``$iany``, ``$ex``...), its alias and frame limits, and the guards that keep its silent
 failure modes from biting (each has a regression test in tests/engine/test_engine_regressions.py):
 
-* Every body is gated by a *role* fact (it runs in the touchpoint shards or in the
-  global state, see ``_plan``) and, when it has a negation, by a *phase* fact of its
+* Every body runs in one *role* of state (the touchpoint shards, the global state or the
+  late one, see ``_plan``): each fact asserted into a state carries the flags of the
+  state's roles and each condition tests its body's flag, so a fact enters no join memory
+  of another role's body. A body with a negation is gated by a *phase* fact of its
   stratum: it can only activate once every fact it negates has been asserted, so no
-  activation ever needs cancelling (``none()`` fails to cancel for most alias names).
+  activation ever needs cancelling (``none()`` fails to cancel for most alias names). The
+  gate comes right after the body's first condition (before every negation): the first
+  fact of a rule is then kept in no join memory (see ``_gate_first``); when the first
+  condition must not come first, a role fact comes first instead.
 * Rules are compiled with ``dist: 0`` so one fact may bind two conditions, as in logic;
   every alias hashes into slot 0 of durable's frame table (defence in depth).
 * Facts never carry nulls; ``ne``/``not_in``/``present: false`` hold on absent fields.
@@ -34,11 +39,19 @@ from ._plan import Plan
 ROLE_TYPE = "ROLE"
 TYPE_FIELD = "T"  # the fact type inside the engine
 KEY_FIELD = "K"  # an entity's `id` inside the engine (`id` is the engine's own fact id)
-PHASE_TYPE = "PHASE"  # phases before the shards ran (and in a single state)
-LATE_PHASE_TYPE = "LATE"  # phases after every shard ran
+PHASE_TYPE = "PHASE"
+ROLES = ("tp", "global", "late")  # shards, the global state, the late state (see _plan)
+
+
+def role_flag(r: str) -> str:
+    """The field every fact asserted into a state of role ``r`` carries (value 1)."""
+    return "R" + r
 MAX_FACTS_PER_BODY = 14  # durable-rules: 16 frames; the role and phase gates take two
 MAX_TESTS_PER_CONDITION = 24  # durable-rules: about 30 join tests fail at create time
 MAX_BODIES = 4000  # durable-rules: 4,096 rules per ruleset
+# activations handed over at once per body: one call and one string for up to this many
+# frames instead of one each (``cap`` is an unsigned short in durable-rules)
+CAP = 10000
 _ROLE_ALIAS, _GATE_ALIAS = slot0_aliases()[-2], slot0_aliases()[-1]
 
 
@@ -53,18 +66,23 @@ class Translation:
     fields: dict[str, frozenset[str]]  # fact type -> engine fields the ruleset reads
 
 
-def translate(program: Program, plan: Plan) -> Translation:
+def translate(program: Program, plan: Plan, skip: frozenset[str] = frozenset()) -> Translation:
     """The ruleset; raises CompileProblems (at pack positions) for bodies past the engine's limits."""
     problems: list[Problem] = []
     ruleset: dict[str, Any] = {}
     aliases: dict[str, dict[str, str]] = {}
     for name, body in program.bodies.items():
-        conds, names = _Body(body, problems).translate()
-        front = [{_ROLE_ALIAS: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": "tp" if plan.local[name] else "global"}]}}]
+        if name in skip:
+            continue  # applied by the driver (see _plan.direct_bodies)
+        r = role(plan, name)
+        conds, names = _Body(body, problems, role_flag(r)).translate()
+        front = []
+        first = 0 if _gate_first(body.conditions[0]) else 1
+        if not first:
+            front.append({_ROLE_ALIAS: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": r}]}})
         if body.gated:
-            gate = LATE_PHASE_TYPE if plan.late[name] else PHASE_TYPE
-            front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: gate}, {"n": body.stratum}]}})
-        ruleset[name] = {"all": front + conds, "dist": 0}
+            front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": body.stratum}]}})
+        ruleset[name] = {"all": conds[:first] + front + conds[first:], "dist": 0, "cap": CAP}
         aliases[name] = names
     if len(program.bodies) > MAX_BODIES:
         first = next(iter(program.bodies.values()), None)
@@ -72,13 +90,31 @@ def translate(program: Program, plan: Plan) -> Translation:
                                 f"allows {MAX_BODIES}"))
     if problems:
         raise CompileProblems(problems)
-    fields = {t: frozenset(engine_field(f) for f in fs) for t, fs in program.read_fields().items()}
+    fields = {t: frozenset(engine_field(f) for f in fs)
+              for t, fs in program.read_fields([n for n in program.bodies if n not in skip]).items()}
     return Translation(ruleset, aliases, fields)
 
 
+def role(plan: Plan, body: str) -> str:
+    """The state a body runs in: the shards', the global or the late one."""
+    return ROLES[0] if plan.local[body] else ROLES[2] if plan.deferred[body] else ROLES[1]
+
+
+def _gate_first(c: Condition) -> bool:
+    """Must a gate (the role fact) come before this first condition?
+
+    A rule's first fact is not stored in a join memory; one that comes after the gates is
+    stored in a memory whose frames share one hash, and durable-rules walks all of them on
+    every insert (quadratic). So the first condition goes first, unless it is negated or
+    one fact may pass two branches of an ``$or`` in it (``has_any``, ``any_of``): the
+    engine then delivers the fact twice, and only a joined memory drops the copy.
+    """
+    return c.negated or any(t.op in ("has_any", "any_of") and len(t.value) > 1 for t in c.tests)
+
+
 class _Body:
-    def __init__(self, body: Body, problems: list[Problem]):
-        self.body, self.problems = body, problems
+    def __init__(self, body: Body, problems: list[Problem], flag: str):
+        self.body, self.problems, self.flag = body, problems, flag
         self.names = iter(slot0_aliases())
         self.engine: dict[str, str] = {}  # user alias -> engine alias
         self.guards: dict[str, set[str]] = {}  # user alias -> engine fields a non-equality join reads
@@ -124,7 +160,7 @@ class _Body:
             else:
                 alphas.append(_alpha(f, t))
         alphas.extend({"$ex": {f: 1}} for f in sorted(own_guards))
-        return [{TYPE_FIELD: c.fact}] + joins + alphas
+        return [{TYPE_FIELD: c.fact}, {self.flag: 1}] + joins + alphas
 
 
 def _alpha(f: str, t: Test) -> dict[str, Any]:

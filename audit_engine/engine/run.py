@@ -8,32 +8,46 @@ turn with its phase fact and runs to a fixpoint again. Activations are collected
 acted on inside the engine, so the result is complete when ``evaluate`` returns and does
 not depend on the order the engine happened to fire in.
 
-A large map runs in one global state and a series of touchpoint shards, one shard alive
-at a time (see ``_plan`` for why that is exact); a small map runs in one state.
+A large map runs in a global state, then a series of touchpoint shards, then a late
+state, one state alive at a time (see ``_plan`` for why that is exact); a small map runs
+in one state. Only the facts that a live body of a state reads are asserted there, and a
+shard gets other facts than its touchpoints' only where a join needs them
+(``_plan.routing``). Bodies of one join-free condition never reach the engine: the driver
+applies them as facts arrive (``_plan.direct_bodies``).
+
+Talking to durable-rules costs per call and per byte, so facts are written once each by a
+generated writer per type, rules hand over their activations in batches (``cap``), and
+an activation is read for its rule name and bound ids only (``_BOUND``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from json.encoder import encode_basestring_ascii as _json_str
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from ..errors import CapacityError
+from ..errors import CapacityError, EngineError
 from ..facts import ANCHOR, Fact
 from ..limits import DEFAULT, Limits
-from ..packs.program import FieldRef, Program
+from ..packs.program import FieldRef, Program, Test, holds
 from . import _durable
 from ._fnv import FactIds
-from ._plan import Plan, plan
-from ._translate import LATE_PHASE_TYPE, PHASE_TYPE, ROLE_TYPE, TYPE_FIELD, Translation, engine_field, translate
+from ._plan import Plan, Routing, direct_bodies, plan, possible_types, routing
+from ._translate import KEY_FIELD, PHASE_TYPE, ROLE_TYPE, ROLES, TYPE_FIELD, Translation, role_flag, translate
 
-SHARD_TOUCHPOINTS = 2000  # touchpoints per shard state (benchmarks/bench_scale.py)
-ASSERT_CHUNK = 5000  # facts per call into the engine
+ASSERT_CHUNK = 5000  # facts per call into the engine, so the activation limit bites early
+SHARD_TOUCHPOINTS = 1500  # touchpoints per shard state (1,000 to 2,000 measure alike at 15k; smaller: less memory)
+# a bound fact in an activation: its alias and id. Facts are echoed as asserted, each
+# ``{"sid":...,<role flags>,"id":...`` first; a string value cannot contain this (its quotes
+# are escaped).
+_BOUND = re.compile(r'"(x[0-9a-z]+)":\{"sid":"[^"]*",(?:"R[a-z]+":1,)*"id":"([^"]*)"')
+_json_any = json.JSONEncoder(separators=(",", ":")).encode
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """One activation: a body and the facts bound to its positive aliases."""
 
     body: str
@@ -57,7 +71,8 @@ class Evaluation:
     justifications: dict[int, list[Match]] = field(default_factory=dict)  # derived fact -> its derivations
     matches: list[Match] = field(default_factory=list)  # check activations
     rounds: int = 0
-    states: int = 0  # engine states used (shards + global)
+    states: int = 0  # engine states used (global, shards, late)
+    asserted: int = 0  # facts asserted into engine states, copies included
 
     def derived(self) -> Iterable[int]:
         return self.justifications.keys()
@@ -69,8 +84,16 @@ class Engine:
     def __init__(self, program: Program):
         self.program = program
         self.plan: Plan = plan(program)
-        self.translation: Translation = translate(program, self.plan)
+        self.direct = direct_bodies(program)  # applied by the driver, not translated
+        self.translation: Translation = translate(program, self.plan, self.direct)
         self.name = "audit_" + program.digest[:24]
+        self._routings: dict[frozenset[str], Routing] = {}
+        self.encoders: dict[str, Callable[[dict[str, Any], str], str]] = {}  # per fact type, see encoder()
+        self._collectors: tuple | None = None
+        self._reserved: FactIds | None = None  # fact ids with the engine's own names reserved
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled (_rulecache.py): without its generated code
+        return {**self.__dict__, "encoders": {}, "_routings": {}, "_collectors": None}  # rebuilt on use
 
     @property
     def ruleset(self) -> dict[str, Any]:
@@ -78,6 +101,55 @@ class Engine:
 
     def handle(self) -> int:
         return _durable.ruleset_handle(self.name, self.translation.ruleset)
+
+    def routing(self, present: frozenset[str]) -> Routing:
+        """What each state needs for maps whose base facts have the types ``present``."""
+        possible = possible_types(self.program, present)
+        r = self._routings.get(possible)
+        if r is None:
+            r = self._routings[possible] = routing(self.program, self.plan, possible, self.direct)
+        return r
+
+    def encoder(self, fact_type: str) -> Callable[[dict[str, Any], str], str]:
+        """``encode(values, engine_id)``: the engine JSON of a fact of ``fact_type`` with the
+        fields the ruleset reads, without its opening brace (see ``_durable.fragment``)."""
+        enc = self.encoders.get(fact_type)
+        if enc is None:
+            wanted = self.translation.fields.get(fact_type, frozenset())
+            fields = tuple(("id" if f == KEY_FIELD else f, "," + json.dumps(f) + ":") for f in sorted(wanted))
+            enc = self.encoders[fact_type] = _compile_encoder(fact_type, fields)
+        return enc
+
+    def fact_ids(self) -> FactIds:
+        """A fresh id sequence that never gives the hash of a role, phase or sentinel fact."""
+        if self._reserved is None:
+            ids = FactIds()
+            for reserved in (*(f"R{r}" for r in ROLES), _durable.OPEN_FACT_ID,
+                             *(f"P{k}" for k in range(1, self.program.max_stratum + 1))):
+                ids.reserve(reserved)
+            self._reserved = ids
+        return self._reserved.copy()
+
+    def collectors(self) -> tuple[dict[str, "_Body"], dict[str, list[tuple["_Body", Callable[[dict], bool]]]]]:
+        """What reading activations needs, per body of the engine; and the driver's bodies
+        (see ``_plan.direct_bodies``) per fact type they read. Made once per engine."""
+        made = self._collectors
+        if made is None:
+            bodies: dict[str, _Body] = {}
+            direct: dict[str, list[tuple[_Body, Callable[[dict[str, Any]], bool]]]] = {}
+            for name, b in self.program.bodies.items():
+                spec = tuple((k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef)
+                             else (k, None, None, v) for k, v in b.asserts)
+                if name in self.direct:
+                    direct.setdefault(b.conditions[0].fact, []).append(
+                        (_Body(name, b.aliases, (), b.kind == "check", b.fact, spec, 1,
+                               _compile_make(spec) if b.fact else None), _passes(b.conditions[0].tests)))
+                    continue
+                frame = sum(1 for c in self.translation.ruleset[name]["all"] if not next(iter(c)).endswith("$not"))
+                bodies[name] = _Body(name, b.aliases, tuple(self.translation.aliases[name][a] for a in b.aliases),
+                                     b.kind == "check", b.fact, spec, frame, _compile_make(spec) if b.fact else None)
+            made = self._collectors = (bodies, direct)
+        return made
 
     def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS,
                  limits: Limits = DEFAULT) -> Evaluation:
@@ -92,6 +164,75 @@ def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = S
     return Engine(program).evaluate(facts, shard_touchpoints, limits)
 
 
+def _compile_encoder(fact_type: str, fields: tuple[tuple[str, str], ...]) -> Callable[[dict[str, Any], str], str]:
+    """A function writing the JSON of one fact type: one statement per field, no loop
+    (half the time of a loop over the fields, for every fact of a large map)."""
+    head = '","' + TYPE_FIELD + '":' + _json_str(fact_type)
+    lines = ["def encode(values, eid):", "    get = values.get", f"    out = '\"id\":\"' + eid + {head!r}"]
+    for f, prefix in fields:
+        lines += [f"    v = get({f!r})", "    if v is not None:",
+                  f"        out += {prefix!r} + (json_str(v) if type(v) is str else value_json(v))"]
+    lines.append("    return out + '}'")
+    namespace: dict[str, Any] = {"json_str": _json_str, "value_json": _value_json}
+    exec("\n".join(lines), namespace)  # generated from field names, each written with repr()
+    return namespace["encode"]
+
+
+def _compile_make(spec: tuple[tuple[str, int | None, str | None, Any], ...]) -> Callable[[tuple, list], tuple]:
+    """``make(bound, facts)``: the (field, value) pairs of the fact a derivation asserts from
+    the facts bound to its aliases (absent values left out), one statement per field."""
+    lines = ["def make(bound, facts):", "    out = []"]
+    literals: dict[str, Any] = {}
+    for n, (k, pos, src, literal) in enumerate(spec):
+        if pos is None:
+            if literal is not None:
+                literals[f"lit{n}"] = literal
+                lines.append(f"    out.append(({k!r}, lit{n}))")
+            continue
+        lines += [f"    v = facts[bound[{pos}]].values.get({src!r})", "    if v is not None:",
+                  f"        out.append(({k!r}, v))"]
+    lines.append("    return tuple(out)")
+    namespace: dict[str, Any] = dict(literals)
+    exec("\n".join(lines), namespace)  # generated from field names, each written with repr()
+    return namespace["make"]
+
+
+def _passes(tests: tuple[Test, ...]) -> Callable[[dict[str, Any]], bool]:
+    """``passes(values)``: does a fact with these values pass every test (``holds``)?"""
+    checks = tuple((t.field, _predicate(t)) for t in tests)
+    if len(checks) == 1:
+        (f, pred), = checks
+        return lambda values: pred(values.get(f))
+    return lambda values: all(pred(values.get(f)) for f, pred in checks)
+
+
+def _predicate(t: Test) -> Callable[[Any], bool]:
+    """``holds(t, value)`` for a literal test, written out for the common cases (the same
+    meaning: absent is None or empty, ``true`` is not 1, a list never equals a scalar)."""
+    op, v = t.op, t.value
+    if op == "eq" and type(v) is str:
+        return lambda a: a == v
+    if op == "eq" and type(v) is bool:
+        return lambda a: a is v
+    if op == "in" and all(type(x) is str for x in v):
+        allowed = frozenset(v)
+        return lambda a: isinstance(a, str) and a in allowed
+    if op == "present":
+        return lambda a: (a is not None and a != () and a != []) == v
+    return lambda a: holds(t, a)
+
+
+def _value_json(v: Any) -> str:
+    t = type(v)
+    if t is str:
+        return _json_str(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return int.__repr__(v)
+    return _json_any(v)
+
+
 class _State:
     """One engine state and the facts already asserted into it."""
 
@@ -99,6 +240,20 @@ class _State:
         self.session = session
         self.wanted = wanted  # fact types this state needs
         self.asserted: set[int] = set()
+        self.demand: dict[str, list[tuple[str, dict[Any, list[int]]]]] = {}  # see _Run._demanded
+
+
+class _Body(NamedTuple):
+    """What collecting one body's activations needs."""
+
+    name: str
+    aliases: tuple[str, ...]  # user aliases of the positive conditions
+    engine_aliases: tuple[str, ...]  # the same, as named in the engine
+    check: bool
+    fact: str | None  # the derived type
+    spec: tuple[tuple[str, int | None, str | None, Any], ...]  # (field, alias position, source field, literal)
+    frame: int  # facts in each of its activations (its positive conditions and gates)
+    make: Callable[[tuple[int, ...], list[Fact]], tuple] | None = None  # the derived fact's (field, value)s
 
 
 class _Run:
@@ -110,58 +265,59 @@ class _Run:
         self.p = engine.program
         self.plan = engine.plan
         self.shard_size = shard_touchpoints
-        self.ids = FactIds()
         self.max_stratum = self.p.max_stratum
-        for reserved in ("Rtp", "Rglobal", _durable.OPEN_FACT_ID,
-                         *(f"{kind}{k}" for kind in ("P", "L") for k in range(1, self.max_stratum + 1))):
-            self.ids.reserve(reserved)
+        self.ids = engine.fact_ids()
         self.index: dict[str, int] = {}  # engine id -> fact index
-        self.fragments: dict[int, str] = {}  # fact index -> its engine JSON (see _durable.fragment)
+        self.fragments: list[str | None] = []  # fact index -> its engine JSON (see _durable.fragment)
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
-        self._order = {name: b.aliases for name, b in self.p.bodies.items()}
-        self._engine_order = {name: tuple(engine.translation.aliases[name][a] for a in b.aliases)
-                              for name, b in self.p.bodies.items()}
-        self._asserts = {name: (b.fact, [(k, b.aliases.index(v.alias), v.field, None) if isinstance(v, FieldRef)
-                                         else (k, None, None, v) for k, v in b.asserts])
-                         for name, b in self.p.bodies.items() if b.kind == "derive"}
-        self._check = {name: b.kind == "check" for name, b in self.p.bodies.items()}
-        self.to_global: list[int] = []  # facts derived in shards that the global state reads
-        self.in_shard = False
+        self.bodies, self.direct = engine.collectors()
+        self.orders: dict[str, tuple[list[str], tuple[int, ...]]] = {}  # body -> its frames' alias order (_collect)
+        self.routing: Routing | None = None
 
     # -- facts -----------------------------------------------------------------
-    def _add(self, fact: Fact) -> tuple[int, bool]:
-        key = fact.key()
-        idx = self.seen.get(key)
-        if idx is not None:
-            return idx, False
+    def _count(self, activations: int) -> None:
+        self.activations += activations
+        if self.activations > self.limits.max_activations:
+            raise CapacityError(f"the rules activated more than {self.limits.max_activations:,} times on this map "
+                                "(limits.max_activations): a rule joins too many facts with each other (a pack "
+                                "with an unjoined or weakly joined condition?); no findings were produced")
+
+    def _count_derived(self) -> None:
+        self.derived += 1
+        if self.derived > self.limits.max_derived_facts:
+            raise CapacityError(f"the rules derived more than {self.limits.max_derived_facts:,} facts from this map "
+                                "(limits.max_derived_facts); no findings were produced")
+
+    def _add_new(self, key: tuple, fact: Fact) -> int:
         idx = len(self.ev.facts)
         self.ev.facts.append(fact)
+        self.fragments.append(None)
         self.seen[key] = idx
-        return idx, True
+        return idx
 
-    def _fragment(self, idx: int) -> str:
-        out = self.fragments.get(idx)
-        if out is None:
-            fact = self.ev.facts[idx]
-            wanted = self.e.translation.fields.get(fact.type, frozenset())
-            eid = next(self.ids)
-            self.index[eid] = idx
-            d = {"id": eid, TYPE_FIELD: fact.type}
-            for k, v in fact.values.items():
-                ek = engine_field(k)
-                if ek in wanted:
-                    d[ek] = v
-            out = self.fragments[idx] = _durable.fragment(d)
-        return out
+    def _fragments(self, batch: list[int]) -> list[str]:
+        """The engine JSON of each fact (see ``_durable.fragment``), made once per fact."""
+        frags, facts, index = self.fragments, self.ev.facts, self.index
+        missing = [i for i in batch if frags[i] is None]
+        if missing:
+            encoder, encoders = self.e.encoder, self.e.encoders
+            for i, eid in zip(missing, self.ids.take(len(missing))):
+                fact = facts[i]
+                frags[i] = (encoders.get(fact.type) or encoder(fact.type))(fact.values, eid)
+                index[eid] = i
+        return [frags[i] for i in batch]  # type: ignore[misc]
 
     # -- driver ----------------------------------------------------------------
     def run(self, facts: Iterable[Fact]) -> Evaluation:
         base: list[int] = []
+        seen = self.seen
         for f in facts:
-            idx, new = self._add(f)
-            if new:
-                base.append(idx)
+            key = f.key()
+            if key not in seen:
+                base.append(self._add_new(key, f))
+        self._direct(base)
+        self.routing = self.e.routing(frozenset(f.type for f in self.ev.facts))
         tps = sorted({f.values["id"] for f in self.ev.facts if f.type == ANCHOR})
         n_shards = -(-len(tps) // self.shard_size)
         if n_shards <= 1:
@@ -172,112 +328,206 @@ class _Run:
 
     @contextmanager
     def _open(self, role: tuple[str, ...], wanted: frozenset[str]) -> Iterator[_State]:
-        with _durable.session(self.e.handle()) as s:
+        with _durable.session(self.e.handle(), tuple(role_flag(r) for r in role)) as s:
             s.assert_fragments([_durable.fragment({"id": f"R{r}", TYPE_FIELD: ROLE_TYPE, "r": r}) for r in role])
             self.ev.states += 1
             yield _State(s, wanted)
 
     def _single(self, base: list[int]) -> None:
-        wanted = self.plan.shard_types | self.plan.global_types
-        with self._open(("tp", "global"), wanted) as state:
+        assert self.routing is not None
+        r = self.routing
+        with self._open(ROLES, r.shard_types | r.global_types | r.late_types) as state:
             self._fixpoint(state, base)
-            for k in range(1, self.max_stratum + 1):
-                self._phase(state, [(PHASE_TYPE, "P", k), (LATE_PHASE_TYPE, "L", k)])
+            self._phases(state)
 
     def _sharded(self, base: list[int], tps: list[str], n_shards: int) -> None:
+        r = self.routing
+        assert r is not None
         anchored = self.plan.anchored
         shard_of = {tp: i * n_shards // len(tps) for i, tp in enumerate(tps)}
         shard_base: list[list[int]] = [[] for _ in range(n_shards)]
+        facts = self.ev.facts
         for idx in base:
-            fact = self.ev.facts[idx]
+            fact = facts[idx]
             field_name = anchored.get(fact.type)
-            if field_name is not None and fact.type in self.plan.shard_types:
+            if field_name is not None and fact.type in r.shard_types:
                 shard = shard_of.get(fact.values.get(field_name))
                 if shard is not None:
                     shard_base[shard].append(idx)
-        with self._open(("global",), self.plan.global_types) as g:
+        with self._open(("global",), r.global_types) as g:
             self._fixpoint(g, base)
-            for k in range(1, self.max_stratum + 1):
-                self._phase(g, [(PHASE_TYPE, "P", k)])
-            broadcast: list[int] = []  # facts every shard gets
-            routes = self.plan.routes
-            for i, f in enumerate(self.ev.facts):
-                if f.type in anchored or f.type not in self.plan.shard_types:
-                    continue
-                ties = routes.get(f.type)
+            self._phases(g)
+        # the facts shards need and do not derive are all known now (see _plan)
+        broadcast: list[int] = []  # facts every shard gets
+        demanded: dict[str, dict[tuple, dict[Any, list[int]]]] = {}  # type -> (field, tests) -> value -> facts
+        for edges in r.demand.values():
+            for _, t, f, tests in edges:
+                demanded.setdefault(t, {})[(f, tests)] = {}
+        for i, f in enumerate(facts):
+            if f.type in anchored or f.type not in r.shard_types:
+                continue
+            if f.type in r.static:
+                ties = r.static[f.type]
                 if ties is None:
                     broadcast.append(i)
                     continue
                 for shard in {shard_of.get(f.values.get(t)) for t in ties} - {None}:
                     shard_base[shard].append(i)  # type: ignore[index]
-            self.in_shard = True
-            for mine in shard_base:
-                with self._open(("tp",), self.plan.shard_types) as s:
-                    self._fixpoint(s, broadcast + mine)
-                    for k in range(1, self.max_stratum + 1):
-                        self._phase(s, [(PHASE_TYPE, "P", k)])
-            self.in_shard = False
-            self._fixpoint(g, self.to_global)
-            for k in range(1, self.max_stratum + 1):
-                self._phase(g, [(LATE_PHASE_TYPE, "L", k)])
+            for (fld, tests), by_value in demanded.get(f.type, {}).items():
+                v = f.values.get(fld)
+                if v is not None and all(holds(t, f.values.get(t.field)) for t in tests):
+                    by_value.setdefault(v, []).append(i)
+        demand = {t: [(fld, demanded[nt][(nf, tests)]) for fld, nt, nf, tests in edges]
+                  for t, edges in r.demand.items()}
+        for mine in shard_base:
+            with self._open(("tp",), r.shard_types) as s:
+                s.demand = demand
+                self._fixpoint(s, broadcast + mine)
+                self._phases(s)
+        if r.late_types:
+            with self._open(("late",), r.late_types) as late:
+                self._fixpoint(late, list(range(len(facts))))
+                self._phases(late)
 
-    def _phase(self, state: _State, phases: list[tuple[str, str, int]]) -> None:
-        fired = state.session.assert_fragments([_durable.fragment({"id": f"{prefix}{k}", TYPE_FIELD: kind, "n": k})
-                                                 for kind, prefix, k in phases])
-        self.ev.rounds += 1
-        self._fixpoint(state, self._collect(fired))
+    def _phases(self, state: _State) -> None:
+        """Open each negation stratum in turn, each time running to a fixpoint."""
+        for k in range(1, self.max_stratum + 1):
+            fired = state.session.assert_fragments([_durable.fragment({"id": f"P{k}", TYPE_FIELD: PHASE_TYPE, "n": k})])
+            self.ev.rounds += 1
+            self._fixpoint(state, self._collect(fired))
 
     def _fixpoint(self, state: _State, pending: list[int]) -> None:
         facts, asserted, wanted = self.ev.facts, state.asserted, state.wanted
         while True:
-            batch = [i for i in pending if i not in asserted and facts[i].type in wanted]
+            batch = [i for i in dict.fromkeys(pending) if i not in asserted and facts[i].type in wanted]
+            if state.demand:
+                batch = self._demanded(state, batch)
             if not batch:
                 return
             asserted.update(batch)
+            self.ev.asserted += len(batch)
             pending = []
             for start in range(0, len(batch), ASSERT_CHUNK):  # so the activation limit bites early
-                fired = state.session.assert_fragments([self._fragment(i) for i in batch[start:start + ASSERT_CHUNK]],
-                                                       self.limits.max_activations - self.activations)
+                fired = state.session.assert_fragments(self._fragments(batch[start:start + ASSERT_CHUNK]))
                 self.ev.rounds += 1
                 pending += self._collect(fired)
 
-    def _collect(self, raw: list[str]) -> list[int]:
-        """Matches and derived facts of a batch's activations (raw JSON, parsed at once);
-        returns the new facts."""
-        if not raw:
-            return []
-        self.activations += len(raw)
-        if self.activations > self.limits.max_activations:
-            raise CapacityError(f"the rules activated more than {self.limits.max_activations:,} times on this map "
-                                "(limits.max_activations): a rule joins too many facts with each other (a pack "
-                                "with an unjoined or weakly joined condition?); no findings were produced")
-        new_facts: list[int] = []
-        index, facts, ev = self.index, self.ev.facts, self.ev
-        global_types = self.plan.global_types
-        for activation in json.loads("[" + ",".join(raw) + "]"):
-            for name, frame in activation.items():
-                order = self._order.get(name)
-                if order is None:
-                    continue  # the sentinel rule, or a gate
-                bound = tuple(index[frame[a]["id"]] for a in self._engine_order[name])
-                match = Match(name, order, bound)
-                if self._check[name]:
-                    ev.matches.append(match)
-                    continue
-                ftype, spec = self._asserts[name]
-                values: dict[str, Any] = {}
-                for k, pos, src, literal in spec:
-                    v = facts[bound[pos]].values.get(src) if pos is not None else literal
+    def _demanded(self, state: _State, batch: list[int]) -> list[int]:
+        """``batch`` and the copies its facts need in this shard, transitively (``Routing.demand``)."""
+        facts, asserted, demand = self.ev.facts, state.asserted, state.demand
+        queued = set(batch)
+        k = 0
+        while k < len(batch):
+            fact = facts[batch[k]]
+            k += 1
+            edges = demand.get(fact.type)
+            if edges:
+                for fld, by_value in edges:
+                    v = fact.values.get(fld)
                     if v is not None:
-                        values[k] = v
-                idx, new = self._add(Fact(ftype, values))
-                ev.justifications.setdefault(idx, []).append(match)
-                if new:
+                        for j in by_value.get(v, ()):
+                            if j not in queued and j not in asserted:
+                                queued.add(j)
+                                batch.append(j)
+        return batch
+
+    def _collect(self, raw: list[str]) -> list[int]:
+        """Matches and derived facts of a batch's activations; returns the new facts.
+
+        Each activation is ``{"body":[{"alias":{"sid":"a1","id":"f1a",...},...},...]}``, up
+        to ``CAP`` frames of one body, the facts echoed as asserted (see ``_fragments``):
+        only the body name and the ids are read. durable-rules writes a body's frames with
+        their aliases in one order; it is learnt from the first frame and checked for every
+        activation (a frame in another order is read alias by alias).
+        """
+        new_facts: list[int] = []
+        index, facts, seen, bodies, orders = self.index, self.ev.facts, self.seen, self.bodies, self.orders
+        justifications, matches = self.ev.justifications, self.ev.matches
+        find_ids = _BOUND.findall
+        for activation in raw:
+            b = bodies.get(activation[2:activation.index('"', 2)])
+            if b is None:
+                continue  # the sentinel rule, or a gate
+            pairs = find_ids(activation)
+            size = b.frame
+            if not pairs or len(pairs) % size:
+                raise EngineError(f"the rule engine returned an activation of {b.name} that could not be read; "
+                                  "no findings were produced")
+            try:
+                learnt = orders.get(b.name)
+                if learnt is None:
+                    first = [a for a, _ in pairs[:size]]
+                    learnt = orders[b.name] = (first, tuple(first.index(a) for a in b.engine_aliases))
+                order, perm = learnt
+                if [a for a, _ in pairs] == order * (len(pairs) // size):
+                    ids = [i for _, i in pairs]  # gates' ids included: they are not facts of ours
+                    frames = [tuple([index[ids[start + q]] for q in perm]) for start in range(0, len(ids), size)]
+                else:  # another order: alias by alias
+                    frames = []
+                    for start in range(0, len(pairs), size):
+                        by_alias = dict(pairs[start:start + size])
+                        frames.append(tuple([index[by_alias[a]] for a in b.engine_aliases]))
+            except (KeyError, ValueError):
+                raise EngineError(f"the rule engine returned an activation of {b.name} that names unknown "
+                                  "facts; no findings were produced") from None
+            self._count(len(frames))
+            name, aliases = b.name, b.aliases
+            if b.check:
+                matches.extend([Match(name, aliases, bound) for bound in frames])
+                continue
+            fact_type, make = b.fact, b.make
+            for bound in frames:
+                match = Match(name, aliases, bound)
+                items = make(bound, facts)
+                key = (fact_type, items)
+                idx = seen.get(key)
+                if idx is None:
+                    idx = self._add_new(key, Fact(fact_type, dict(items)))  # type: ignore[arg-type]
+                    self._count_derived()
+                    justifications[idx] = [match]
                     new_facts.append(idx)
-                    self.derived += 1
-                    if self.derived > self.limits.max_derived_facts:
-                        raise CapacityError(f"the rules derived more than {self.limits.max_derived_facts:,} facts from "
-                                            "this map (limits.max_derived_facts); no findings were produced")
-                    if self.in_shard and ftype in global_types:
-                        self.to_global.append(idx)
+                else:
+                    just = justifications.get(idx)
+                    if just is None:
+                        justifications[idx] = [match]  # a base fact derived again
+                    else:
+                        just.append(match)
+        if self.direct:
+            self._direct(new_facts)
         return new_facts
+
+    def _direct(self, work: list[int]) -> None:
+        """Apply the driver's bodies (``_plan.direct_bodies``) to the facts in ``work``;
+        the facts they derive are appended to ``work`` (and so are applied to in turn)."""
+        direct, facts, seen = self.direct, self.ev.facts, self.seen
+        justifications, matches = self.ev.justifications, self.ev.matches
+        k = 0
+        while k < len(work):
+            idx = work[k]
+            k += 1
+            fact = facts[idx]
+            bodies = direct.get(fact.type)
+            if not bodies:
+                continue
+            values = fact.values
+            for b, passes in bodies:
+                if not passes(values):
+                    continue
+                match = Match(b.name, b.aliases, (idx,))
+                self._count(1)
+                if b.check:
+                    matches.append(match)
+                    continue
+                key = (b.fact, b.make((idx,), facts))  # type: ignore[misc]
+                new = seen.get(key)
+                if new is None:
+                    new = self._add_new(key, Fact(b.fact, dict(key[1])))  # type: ignore[arg-type]
+                    self._count_derived()
+                    justifications[new] = [match]
+                    work.append(new)
+                else:
+                    just = justifications.get(new)
+                    if just is None:
+                        justifications[new] = [match]  # a base fact derived again
+                    else:
+                        just.append(match)

@@ -36,9 +36,17 @@ class LoadedPack:
         return list(self.pack.rules) + [_Skipped(i) for i in self.skipped if i not in known]
 
     def position(self, path: tuple) -> Location:
+        if self.document is None and self.file and Path(self.file).is_file():
+            try:  # pickled without it (_rulecache.py): read again, the file has the same bytes
+                self.document = _yaml.read_settings(self.file, PackError)
+            except PackError:
+                pass
         if self.document is None:
             return Location(self.file, 1, 1)
         return self.document.position(tuple(path))  # type: ignore[attr-defined]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "document": None}  # positions: read again on demand
 
 
 def builtin_pack_files() -> list[Path]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from ..facts import FactType
 
@@ -157,10 +157,11 @@ class Program:
         """Every fact type some body reads: only these need to exist for the program."""
         return frozenset(t for b in self.bodies.values() for t in b.reads)
 
-    def read_fields(self) -> dict[str, frozenset[str]]:
-        """Per fact type, the fields some test reads (as tested or as a join operand)."""
+    def read_fields(self, bodies: Iterable[str] | None = None) -> dict[str, frozenset[str]]:
+        """Per fact type, the fields some test reads (as tested or as a join operand), in
+        all bodies or in those named."""
         out: dict[str, set[str]] = {}
-        for b in self.bodies.values():
+        for b in (self.bodies.values() if bodies is None else (self.bodies[n] for n in bodies)):
             types = b.alias_types
             for c in b.conditions:
                 fields = out.setdefault(c.fact, set())

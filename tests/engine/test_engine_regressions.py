@@ -455,9 +455,13 @@ def test_a_failing_action_is_an_engine_error(monkeypatch: pytest.MonkeyPatch, ph
 
 
 def test_a_real_error_303_is_a_capacity_error(tmp_path: Path, phi_map: LoadedMap) -> None:
-    """About 64 alpha nodes matched by one fact: 70 rules that all test touchpoints."""
+    """About 64 alpha nodes matched by one fact: 70 rules that all test touchpoints (each with
+    a join, so that the engine runs them: a rule of one join-free condition is applied by
+    the driver, see engine/_plan.direct_bodies)."""
     rules = [{"id": f"MANY-{i:03d}", "subject": "t.id", "subject_kind": "touchpoint",
-              "when": [{"fact": "touchpoint", "as": "t", "where": {"name": {"ne": f"x{i}"}}}]} for i in range(70)]
+              "when": [{"fact": "touchpoint", "as": "t", "where": {"name": {"ne": f"x{i}"}}},
+                       {"fact": "stakeholder", "as": "s", "where": {"id": {"ref": "t.stakeholder"}}}]}
+             for i in range(70)]
     rs = RuleSet.load(extra_packs=[write_pack(tmp_path, {"pack": "many", "rules": rules})])
     with pytest.raises(CapacityError, match="64 conditions"):
         audit(phi_map, rs)
