@@ -12,8 +12,14 @@ Entries live in ``$AUDIT_ENGINE_CACHE_DIR`` or else ``$XDG_CACHE_HOME/audit-engi
 default ``~/.cache/audit-engine``); ``AUDIT_ENGINE_CACHE_DIR=off`` turns the cache off. An
 entry is written to a temporary file and renamed into place (readers never see half an
 entry) and carries the sha256 of its payload: an entry that is truncated, corrupt or
-unreadable for any reason is a miss (and is removed), never an error. Like
-``__pycache__``, the folder is trusted: entries are pickles of our own objects.
+unreadable for any reason is a miss (and is removed), never an error.
+
+Entries are pickles of our own objects, and unpickling runs code, so an entry is only
+read from a folder that belongs to the user running the command and that nobody else
+may write to (the folder is created with mode 0700), and only when the entry itself
+belongs to that user and nobody else may write it: a cache on a shared machine or a
+planted file is ignored. A CI job that restores its home folder from a cache that
+untrusted branches can write should set ``AUDIT_ENGINE_CACHE_DIR=off`` (SECURITY.md).
 """
 
 from __future__ import annotations
@@ -52,9 +58,13 @@ def key(files: Iterable[Path], only: Iterable[str], skip: Iterable[str], params:
     for part in (VERSION, engine_version(), sys.version, repr(builtin), repr(sorted(only)), repr(sorted(skip)),
                  repr(sorted((str(k), str(v)) for k, v in params.items()))):
         h.update(part.encode() + b"\0")
+    from ._yaml import read_bytes
+    from .errors import PackError
+
     for f in files:
         h.update(str(Path(f).resolve()).encode() + b"\0")
-        h.update(hashlib.sha256(Path(f).read_bytes()).digest())
+        # read as the pack reader does: a FIFO or a device is refused, never waited on
+        h.update(hashlib.sha256(read_bytes(str(f), PackError)).digest())
     h.update(_code_stamp().encode())
     return h.hexdigest()
 
@@ -72,8 +82,23 @@ def _code_stamp() -> str:
     return "\n".join(parts)
 
 
+def _private(path: Path, directory: bool) -> bool:
+    """Does ``path`` belong to this user, with no write permission for anyone else?"""
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    kind = stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
+    owner = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    return kind and owner and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
 def load(k: str, folder: Path) -> "RuleSet | None":
     path = folder / f"{k}.pickle"
+    if not (_private(folder, directory=True) and _private(path, directory=False)):
+        return None  # not ours alone: never unpickled
     try:
         raw = path.read_bytes()
     except OSError:
@@ -102,7 +127,9 @@ def store(k: str, folder: Path, ruleset: "RuleSet") -> None:
     """Write the entry; a cache that cannot be written is simply not used."""
     try:
         payload = pickle.dumps(ruleset, protocol=pickle.HIGHEST_PROTOCOL)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(folder, directory=True):
+            return  # a folder others may write to is never used
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -7,7 +7,6 @@ its savepoint and reads the winner's row.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
@@ -15,21 +14,13 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ..audit import ENGINE_VERSION, AuditResult
-from ..findings import Finding, summarize
+from ..audit import AuditResult
+from ..findings import Finding
+from ._records import content_warning, finding_row, ruleset_warning, run_values
 from .models import FindingRow, MapRow, MapVersionRow, RunRow
 
 BATCH = 500
 BatchHook = Callable[[int, int], None]  # (run id, findings written so far)
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types (dates and other objects become strings)."""
-    return json.loads(json.dumps(value, default=str))
-
-
-def _short(h: str) -> str:
-    return h[:12] + "…"
 
 
 def _insert_or_get(s: Session, query: Any, make: Callable[[], Any], attempts: int = 5) -> int:
@@ -53,36 +44,17 @@ def _insert_or_get(s: Session, query: Any, make: Callable[[], Any], attempts: in
 def _warnings(s: Session, result: AuditResult, map_pk: int) -> list[str]:
     """Same version label seen with other content, or audited before with other rules."""
     out: list[str] = []
-    mid, ver, digest = result.map_id, result.version, result.ruleset.digest
+    ver, digest = result.version, result.ruleset.digest
     others = s.exec(select(MapVersionRow.content_hash).where(
         MapVersionRow.map_pk == map_pk, MapVersionRow.version == ver,
         MapVersionRow.content_hash != result.loaded.content_hash).order_by(col(MapVersionRow.id))).all()
-    for h in others:
-        out.append(f"map {mid} version {ver} was audited before with different content "
-                   f"(hash {_short(h)} vs {_short(result.loaded.content_hash)}); both runs are kept")
+    out.extend(content_warning(result, h) for h in others)
     last = s.exec(select(RunRow.ruleset_digest).join(MapVersionRow, col(RunRow.map_version_pk) == MapVersionRow.id)
                   .where(MapVersionRow.map_pk == map_pk, MapVersionRow.version == ver)
                   .order_by(col(RunRow.audited_at).desc(), col(RunRow.id).desc()).limit(1)).first()
     if last is not None and last != digest:
-        out.append(f"map {mid} version {ver} was audited before with a different rule set "
-                   f"(digest {_short(last)} vs {_short(digest)}); findings may differ because the rules changed")
+        out.append(ruleset_warning(result, last))
     return out
-
-
-# keys of Finding.to_dict() that have a column of their own: stored once, in the column
-IN_COLUMNS = ("rule_id", "severity", "subject", "fingerprint", "title", "message", "citation", "location",
-              "evidence", "waived", "pack", "subject_kind")
-
-
-def finding_row(run_pk: int, f: Finding) -> dict[str, Any]:
-    d = f.to_dict()
-    return {
-        "run_pk": run_pk, "rule_id": f.rule_id, "severity": f.severity, "subject": f.subject,
-        "fingerprint": f.fingerprint, "title": f.title, "message": f.message, "citation": f.citation,
-        "file": f.location.file, "line": f.location.line, "column": f.location.column,
-        "evidence": list(f.evidence), "waived": f.waived, "pack": f.pack, "subject_kind": f.subject_kind,
-        "data": jsonable({k: v for k, v in d.items() if k not in IN_COLUMNS}),
-    }
 
 
 def finding_of(row: Any) -> Finding:
@@ -108,14 +80,7 @@ def write_run(s: Session, result: AuditResult, now: datetime, warnings: list[str
                                        MapVersionRow.content_hash == chash),
         lambda: MapVersionRow(map_pk=map_pk, version=ver, content_hash=chash, source_path=result.loaded.file,
                               first_audited_at=now))
-    counts = summarize(result.findings)
-    run = RunRow(
-        map_version_pk=mv_pk, audited_at=now, engine_version=ENGINE_VERSION, ruleset_digest=result.ruleset.digest,
-        packs=jsonable(result.ruleset.pack_versions()), params=jsonable(result.ruleset.params),
-        rules=dict(result.ruleset.program.rule_digests),
-        waivers=None if result.waivers is None else jsonable(result.waivers.to_dict()), status="complete",
-        source_path=result.loaded.file, seconds=float(result.seconds),
-        waived=sum(1 for f in result.findings if f.waived), **counts)
+    run = RunRow(**run_values(result, mv_pk, now))
     s.add(run)
     s.flush()
     assert run.id is not None

@@ -90,3 +90,24 @@ def test_an_unwritable_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.Mon
     blocker.write_text("not a folder")
     monkeypatch.setenv(cache.ENV, str(blocker / "cache"))
     assert _rows(RuleSet.load(cache=True)) == _rows(RuleSet.load())
+
+
+def test_entries_others_may_write_are_never_unpickled(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unpickling runs code: a folder or entry that someone else may write is ignored."""
+    import os
+    import pickle
+
+    RuleSet.load(cache=True)
+    [entry] = folder.glob("*.pickle")
+    assert oct(folder.stat().st_mode & 0o777) == "0o700" and entry.stat().st_mode & 0o077 == 0
+    loads = []
+    monkeypatch.setattr(pickle, "loads", lambda raw: loads.append(1) or (_ for _ in ()).throw(AssertionError))
+    key = entry.stem
+    os.chmod(entry, 0o666)
+    assert cache.load(key, folder) is None and loads == []
+    os.chmod(entry, 0o600)
+    os.chmod(folder, 0o777)
+    assert cache.load(key, folder) is None and loads == []
+    cache.store("other", folder, RuleSet.load())  # nor written into such a folder
+    assert not (folder / "other.pickle").exists()
+    os.chmod(folder, 0o700)

@@ -147,7 +147,7 @@ def test_a_0001_store_is_upgraded_to_0002_and_reads_back_the_same(fresh_url, por
     engine = create_engine(normalize_url(fresh_url))
     try:
         migrate.ensure_schema(engine, engine.url)
-        from audit_engine.store.writer import jsonable
+        from audit_engine.store._records import jsonable
 
         with engine.begin() as conn:  # a run as 0001 wrote it: the whole finding in `data`
             conn.execute(text("INSERT INTO maps (map_id, created_at) VALUES ('patient-portal', CURRENT_TIMESTAMP)"))
