@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from audit_engine import store as store_pkg
 from audit_engine.store import _sqlite_fast, _store, migrate, open_store, record_results
