@@ -49,31 +49,11 @@ def jobs_option(fn: Callable) -> Callable:
                         help="Audit the maps in this many worker processes (0: one per CPU).")(fn)
 
 
-class progress:
-    """A progress bar on standard error for ``total`` maps, only on a terminal and for more
-    than one map; ``advance(n)`` is None otherwise."""
+def progress(total: int, what: str = "auditing") -> Any:
+    """A progress bar on standard error for ``total`` maps (see ``report.progress``)."""
+    from ..report.progress import ProgressBar
 
-    def __init__(self, total: int, what: str = "auditing") -> None:
-        self.total, self.what = total, what
-        self._bar: Any = None
-        self.advance: Callable[[int], None] | None = None
-
-    def __enter__(self) -> "progress":
-        stream = click.get_text_stream("stderr")
-        if self.total > 1 and stream.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn(f"{self.what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 console=Console(file=stream), transient=True)
-            self._bar.start()
-            task = self._bar.add_task(self.what, total=self.total)
-            self.advance = lambda n: self._bar.advance(task, n)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    return ProgressBar(total, what)
 
 
 def exit_now(code: object) -> None:

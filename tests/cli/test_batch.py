@@ -109,3 +109,23 @@ def test_cli_validate_takes_folders_and_globs(cli, folder: Path) -> None:
     assert p.stdout.count(": ok (map") == len(MAPS) + 2
     bad = cli("validate", str(folder / "nothing-*.yaml"))
     assert bad.returncode == 2 and "no journey maps match" in bad.stderr
+
+
+def test_the_progress_bar_shows_only_on_a_terminal_for_several_maps(monkeypatch) -> None:
+    import io
+
+    from audit_engine.report.progress import ProgressBar
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stderr", Tty())
+    with ProgressBar(3) as bar:
+        assert bar.advance is not None
+        bar.advance(3)
+    with ProgressBar(1) as bar:
+        assert bar.advance is None
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    with ProgressBar(3) as bar:
+        assert bar.advance is None
