@@ -43,15 +43,21 @@ IN_COLUMNS = ("rule_id", "severity", "subject", "fingerprint", "title", "message
               "evidence", "waived", "pack", "subject_kind")
 
 
-def finding_row(run_pk: int, f: Finding) -> dict[str, Any]:
-    d = f.to_dict()
+def finding_row(run_pk: int, f: Finding, data: Any = None) -> dict[str, Any]:
+    """The columns of a finding's row; ``data`` (what ``to_dict`` holds beyond them) as
+    plain JSON types, unless the caller gives it already serialised."""
     return {
         "run_pk": run_pk, "rule_id": f.rule_id, "severity": f.severity, "subject": f.subject,
         "fingerprint": f.fingerprint, "title": f.title, "message": f.message, "citation": f.citation,
         "file": f.location.file, "line": f.location.line, "column": f.location.column,
         "evidence": list(f.evidence), "waived": f.waived, "pack": f.pack, "subject_kind": f.subject_kind,
-        "data": jsonable({k: v for k, v in d.items() if k not in IN_COLUMNS}),
+        "data": jsonable(extra_data(f)) if data is None else data,
     }
+
+
+def extra_data(f: Finding) -> dict[str, Any]:
+    """What ``Finding.to_dict()`` holds beyond the columns."""
+    return {k: v for k, v in f.to_dict().items() if k not in IN_COLUMNS}
 
 
 def run_values(result: "AuditResult", map_version_pk: int, now: datetime) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ._records import RecordOutcome, content_warning, finding_row, ruleset_warning, run_values
+from ._records import RecordOutcome, content_warning, extra_data, finding_row, ruleset_warning, run_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..audit import AuditResult
@@ -52,7 +52,13 @@ def _when(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+class _Json(str):
+    """A value already serialised as SQLAlchemy's JSON type would."""
+
+
 def _value(column: str, v: Any) -> Any:
+    if isinstance(v, _Json):
+        return str(v)
     if column in _JSON:
         return json.dumps(v)  # SQLAlchemy's JSON type: json.dumps with its defaults; None is 'null'
     if isinstance(v, datetime):
@@ -128,5 +134,7 @@ def _write_run(conn: sqlite3.Connection, result: "AuditResult", now: datetime, w
           "first_audited_at": now}])
     run_pk = _insert(conn, "audit_runs", _RUN_COLUMNS, [run_values(result, mv_pk, now)])
     if result.findings:
-        _insert(conn, "findings", _FINDING_COLUMNS, [finding_row(run_pk, f) for f in result.findings])
+        # one json.dumps per finding: the same text as jsonable's round trip, then json.dumps
+        _insert(conn, "findings", _FINDING_COLUMNS,
+                [finding_row(run_pk, f, _Json(json.dumps(extra_data(f), default=str))) for f in result.findings])
     return run_pk

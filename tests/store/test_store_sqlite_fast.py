@@ -106,7 +106,7 @@ def test_a_failure_halfway_leaves_the_store_as_it_was(tmp_path: Path, portal, mo
     before = _rows(tmp_path / "s.db")
     v1, v2 = portal
     broken = variant(v2, version="9")
-    monkeypatch.setattr(_sqlite_fast, "finding_row", lambda pk, f: {**store_pkg._records.finding_row(pk, f),
-                                                                     "rule_id": None})  # NOT NULL fails
+    monkeypatch.setattr(_sqlite_fast, "finding_row", lambda pk, f, *data: {
+        **store_pkg._records.finding_row(pk, f, *data), "rule_id": None})  # NOT NULL fails
     assert _sqlite_fast.record(url, [v1, broken]) is None  # nothing written: the other path will report
     assert _rows(tmp_path / "s.db") == before
