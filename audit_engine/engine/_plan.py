@@ -93,6 +93,14 @@ def anchor_class(body: Body, anchored: dict[str, str]) -> tuple[bool, _Terms, tu
     return True, terms, anchors[0]
 
 
+def _tie(c: Condition, terms: _Terms, root: tuple[str, str]) -> frozenset[str]:
+    """The fields of condition ``c`` joined by equality to the body's touchpoint (``root``)."""
+    if c.negated:
+        return frozenset(t.field for t in c.tests if t.op == "eq" and isinstance(t.value, FieldRef)
+                         and terms.find((t.value.alias, t.value.field)) == root)
+    return frozenset(f for (a, f) in list(terms.parent) if a == c.alias and terms.find((a, f)) == root)
+
+
 def _asserted_anchor(body: Body, anchored: dict[str, str]) -> str | None:
     """The asserted field that carries the body's touchpoint, if the body is local."""
     local, terms, anchor = anchor_class(body, anchored)
@@ -163,11 +171,7 @@ def _ties(body: Body, anchored: dict[str, str]) -> dict[str, frozenset[str] | No
     for c in body.conditions:
         if c.fact in anchored:
             continue
-        if c.negated:
-            tie = frozenset(t.field for t in c.tests if t.op == "eq" and isinstance(t.value, FieldRef)
-                            and terms.find((t.value.alias, t.value.field)) == root)
-        else:
-            tie = frozenset(f for (a, f) in list(terms.parent) if a == c.alias and terms.find((a, f)) == root)
+        tie = _tie(c, terms, root)
         prev = out.get(c.fact, frozenset())
         out[c.fact] = None if not tie or prev is None else prev | tie
     return out
@@ -274,11 +278,7 @@ def routing(program: Program, p: Plan, possible: frozenset[str], driver: frozens
         for c in body.conditions:
             if c.fact in p.anchored:
                 continue
-            if c.negated:
-                tie = frozenset(t.field for t in c.tests if t.op == "eq" and isinstance(t.value, FieldRef)
-                                and terms.find((t.value.alias, t.value.field)) == root)
-            else:
-                tie = frozenset(f for (a, f) in list(terms.parent) if a == c.alias and terms.find((a, f)) == root)
+            tie = _tie(c, terms, root)
             if tie or c.negated:
                 route(c.fact, tie or None)
                 if not c.negated:

@@ -441,8 +441,8 @@ class _Run:
         activation (a frame in another order is read alias by alias).
         """
         new_facts: list[int] = []
-        index, facts, seen, bodies, orders = self.index, self.ev.facts, self.seen, self.bodies, self.orders
-        justifications, matches = self.ev.justifications, self.ev.matches
+        index, facts, bodies, orders = self.index, self.ev.facts, self.bodies, self.orders
+        matches = self.ev.matches
         find_ids = _BOUND.findall
         for activation in raw:
             b = bodies.get(activation[2:activation.index('"', 2)])
@@ -477,30 +477,32 @@ class _Run:
                 continue
             fact_type, make = b.fact, b.make
             for bound in frames:
-                match = Match(name, aliases, bound)
-                items = make(bound, facts)
-                key = (fact_type, items)
-                idx = seen.get(key)
-                if idx is None:
-                    idx = self._add_new(key, Fact(fact_type, dict(items)))  # type: ignore[arg-type]
-                    self._count_derived()
-                    justifications[idx] = [match]
-                    new_facts.append(idx)
-                else:
-                    just = justifications.get(idx)
-                    if just is None:
-                        justifications[idx] = [match]  # a base fact derived again
-                    else:
-                        just.append(match)
+                self._derived((fact_type, make(bound, facts)), Match(name, aliases, bound), new_facts)
         if self.direct:
             self._direct(new_facts)
         return new_facts
 
+    def _derived(self, key: tuple, match: Match, new_facts: list[int]) -> None:
+        """Record that ``match`` derives the fact ``key`` (type, items); a fact not seen
+        before is added and appended to ``new_facts``."""
+        justifications = self.ev.justifications
+        idx = self.seen.get(key)
+        if idx is None:
+            idx = self._add_new(key, Fact(key[0], dict(key[1])))
+            self._count_derived()
+            justifications[idx] = [match]
+            new_facts.append(idx)
+            return
+        just = justifications.get(idx)
+        if just is None:
+            justifications[idx] = [match]  # a base fact derived again
+        else:
+            just.append(match)
+
     def _direct(self, work: list[int]) -> None:
         """Apply the driver's bodies (``_plan.direct_bodies``) to the facts in ``work``;
         the facts they derive are appended to ``work`` (and so are applied to in turn)."""
-        direct, facts, seen = self.direct, self.ev.facts, self.seen
-        justifications, matches = self.ev.justifications, self.ev.matches
+        direct, facts, matches = self.direct, self.ev.facts, self.ev.matches
         k = 0
         while k < len(work):
             idx = work[k]
@@ -518,16 +520,4 @@ class _Run:
                 if b.check:
                     matches.append(match)
                     continue
-                key = (b.fact, b.make((idx,), facts))  # type: ignore[misc]
-                new = seen.get(key)
-                if new is None:
-                    new = self._add_new(key, Fact(b.fact, dict(key[1])))  # type: ignore[arg-type]
-                    self._count_derived()
-                    justifications[new] = [match]
-                    work.append(new)
-                else:
-                    just = justifications.get(new)
-                    if just is None:
-                        justifications[new] = [match]  # a base fact derived again
-                    else:
-                        just.append(match)
+                self._derived((b.fact, b.make((idx,), facts)), match, work)  # type: ignore[misc]
