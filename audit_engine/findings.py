@@ -37,14 +37,6 @@ def _subject_kind(program: Program, rule: Any, fact_type: str) -> str:
     return entity if entity in rule.subject_kinds else rule.subject_kinds[0]
 
 
-def grade(rule: Any, ex: "Explainer", m: Match) -> str:
-    """The severity of a finding from this match: the first ``severity_when`` that holds."""
-    for g in ex.p.grades.get(rule.id, ()):
-        if all(holds(t, ex.values(m.fact_of(alias)).get(t.field)) for alias, t in g.tests):
-            return g.severity
-    return rule.severity
-
-
 @dataclass(frozen=True)
 class Finding:
     rule_id: str
@@ -179,12 +171,9 @@ class Explainer:
             out.append(k)
         return tuple(out)
 
-    def match_key(self, match: Match) -> tuple:
-        return (self.depth(match), self._alternative[match.body], match.body, self._fact_keys(match))
-
     def canonical(self, idx: int) -> Match:
-        """The justification of ``idx`` with the least :meth:`match_key` (fact keys compared
-        only between justifications that tie on the rest)."""
+        """The justification of ``idx`` that is least by derivation depth, alternative and
+        body name (its facts' keys compared only between justifications that tie on those)."""
         matches = self.ev.justifications[idx]
         if len(matches) == 1:
             return matches[0]

@@ -94,15 +94,6 @@ class Session:
         # every fact of the session starts with its sid and these fields (value 1)
         self._head = '{"sid":"' + sid + '",' + "".join(f'"{f}":1,' for f in flags)
 
-    def assert_batch(self, facts: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
-        """Assert ``facts`` (each with a unique ``id``) and run every activation they cause.
-
-        Returns the activations, each ``{rule_name: {alias: fact}}``, all of them: the
-        engine has finished with this batch when this returns.
-        """
-        raw = self.assert_fragments([fragment(f) for f in facts])
-        return [a for a in json.loads("[" + ",".join(raw) + "]") if OPEN_RULE not in a] if raw else []
-
     def assert_fragments(self, fragments: list[str]) -> list[str]:
         """Assert facts serialised by :func:`fragment` and run every activation they cause;
         returns each activation's raw JSON (``{rule_name: [frame, ...]}``)."""
@@ -134,10 +125,6 @@ class Session:
         raw = self.assert_fragments([fragment({"id": OPEN_FACT_ID, "T": _OPEN_TYPE})])
         if not any(OPEN_RULE in json.loads(a) for a in raw):
             raise EngineError("the rule engine did not start an audit session; no findings were produced")
-
-    def stored_facts(self) -> list[dict[str, Any]]:
-        """Every fact the engine holds for this session (for tests and diagnostics)."""
-        return json.loads(_dre.get_facts(self._handle, self.sid))
 
 
 @contextmanager

@@ -54,10 +54,6 @@ class Match(NamedTuple):
     aliases: tuple[str, ...]  # the body's positive aliases, in order
     facts: tuple[int, ...]  # the fact bound to each
 
-    @property
-    def bindings(self) -> tuple[tuple[str, int], ...]:
-        return tuple(zip(self.aliases, self.facts))
-
     def fact_of(self, alias: str) -> int:
         return self.facts[self.aliases.index(alias)]
 

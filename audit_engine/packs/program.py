@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..facts import FactType
 
@@ -228,14 +228,6 @@ def holds(test: Test, actual: Any, resolve: Callable[[FieldRef], Any] | None = N
     if isinstance(actual, bool) or isinstance(want, bool) or not isinstance(actual, (int, float)):
         return False
     return {"lt": actual < want, "le": actual <= want, "gt": actual > want, "ge": actual >= want}[op]
-
-
-def condition_holds(cond: Condition, values: Mapping[str, Any], bound: Mapping[str, Mapping[str, Any]]) -> bool:
-    """Does a fact with ``values`` pass every test of ``cond``, given earlier bindings?"""
-    def resolve(ref: FieldRef) -> Any:
-        return bound[ref.alias].get(ref.field)
-
-    return all(holds(t, values.get(t.field), resolve) for t in cond.tests)
 
 
 # --- identity ----------------------------------------------------------------------------
