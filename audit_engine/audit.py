@@ -126,14 +126,15 @@ class AuditResult:
         return replace(self, findings=tuple(findings))
 
 
-def audit(loaded: LoadedMap, ruleset: RuleSet, limits: Limits = DEFAULT) -> AuditResult:
-    """Audit one loaded (already validated) map."""
+def audit(loaded: LoadedMap, ruleset: RuleSet, limits: Limits = DEFAULT, workers: int = 1) -> AuditResult:
+    """Audit one loaded (already validated) map; a large map may use up to ``workers``
+    processes for its engine run (see ``Engine.evaluate``), with the same result."""
     start = time.perf_counter()
     with _gc.paused():
         with phase("facts"):
             facts = list(base_facts(loaded.map, ruleset.program.read_types()))
         with phase("engine"):
-            ev = ruleset.engine.evaluate(facts, limits=limits)
+            ev = ruleset.engine.evaluate(facts, limits=limits, workers=workers)
         with phase("findings"):
             findings = build_findings(ruleset.program, ev, loaded.map.id, loaded.location_of)
     return AuditResult(loaded, ruleset, tuple(findings), ev, time.perf_counter() - start)
@@ -147,12 +148,13 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
                use_waivers: bool = True, today: _dt.date | None = None,
                max_waiver_days: int | None = None, limits: Limits = DEFAULT,
                on_done: Callable[[AuditResult], None] | None = None,
-               across_maps: bool = True) -> list[AuditResult]:
+               across_maps: bool = True, workers: int = 1) -> list[AuditResult]:
     """Load and validate every map, then audit each and apply its waivers.
 
     ``waivers`` names the waiver file (default: ``audit-waivers.yaml`` beside each map,
     if present); ``use_waivers=False`` leaves every finding unwaived. ``on_done`` is called
-    with each result as it is ready. (Many maps in parallel processes: ``batch.audit_maps``.)
+    with each result as it is ready; ``workers`` is handed to :func:`audit`. (Many maps in
+    parallel processes: ``batch.audit_maps``.)
     """
     from .waivers import MAX_LIFETIME_DAYS, apply_waivers, with_map_mismatches
 
@@ -160,7 +162,7 @@ def run_audits(maps: Sequence[str | Path], ruleset: RuleSet, waivers: str | Path
     out = []
     for lm in loaded:
         try:
-            result = audit(lm, ruleset, limits)
+            result = audit(lm, ruleset, limits, workers)
         except MemoryError:
             raise CapacityError.out_of_memory() from None
         if use_waivers:

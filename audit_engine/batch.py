@@ -7,7 +7,8 @@ beside the maps are left out); a glob (``maps/*.yaml``, ``maps/**/*.json``) give
 journey maps it matches. Files are sorted within a folder or glob, and each is taken once.
 
 :func:`audit_maps` audits them with :func:`audit.run_audits` in this process, or with
-``jobs`` worker processes. Workers are forked once the rule set is compiled (and handed
+``jobs`` worker processes (one map alone: its engine run may use them, see
+``Engine.evaluate``). Workers are forked once the rule set is compiled (and handed
 to the rule engine), so they start with everything loaded; each audits whole maps, one at
 a time, exactly as this process would (each map's findings are those of auditing it
 alone) and sends back its findings, never the engine's evaluation. Results come back in
@@ -165,7 +166,8 @@ def default_jobs() -> int:
 def audit_maps(maps: Sequence[str], ruleset: "RuleSet", jobs: int = 1, waivers: str | None = None,
                use_waivers: bool = True, today: _dt.date | None = None, max_waiver_days: int | None = None,
                progress: Callable[[int], None] | None = None, limits: "Limits | None" = None) -> list["AuditResult"]:
-    """Audit ``maps`` (in input order) in this process, or in ``jobs`` worker processes.
+    """Audit ``maps`` (in input order) in this process, or in ``jobs`` worker processes
+    (``0``: one per CPU); a single map may run its engine's shards in that many processes.
 
     ``progress(n)`` is called as each map is done. With workers, results carry no
     evaluation (``AuditResult.evaluation`` is empty): run one process to explain findings.
@@ -176,15 +178,17 @@ def audit_maps(maps: Sequence[str], ruleset: "RuleSet", jobs: int = 1, waivers: 
     from .waivers import with_map_mismatches
 
     limits = limits or DEFAULT
-    jobs = min(jobs if jobs > 0 else default_jobs(), len(maps))
-    if jobs > 1:
+    jobs = jobs if jobs > 0 else default_jobs()
+    if jobs > 1 and len(maps) > 1:
         import multiprocessing
 
         if "fork" not in multiprocessing.get_all_start_methods():
             jobs = 1
-    if jobs <= 1:
+    if jobs <= 1 or len(maps) <= 1:  # one map: its engine run may use the processes (Engine.evaluate)
         return run_audits(maps, ruleset, waivers, use_waivers=use_waivers, today=today, limits=limits,
-                          max_waiver_days=max_waiver_days, on_done=(lambda _: progress(1)) if progress else None)
+                          max_waiver_days=max_waiver_days, on_done=(lambda _: progress(1)) if progress else None,
+                          workers=jobs)
+    jobs = min(jobs, len(maps))
     results = _in_workers(maps, ruleset, jobs, _Options(waivers, use_waivers, today, max_waiver_days, limits),
                           progress)
     return with_map_mismatches(results, today) if use_waivers else results

@@ -45,8 +45,9 @@ def maps_argument(fn: Callable) -> Callable:
 
 
 def jobs_option(fn: Callable) -> Callable:
-    return click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-                        help="Audit the maps in this many worker processes (0: one per CPU).")(fn)
+    return click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+                        help="Processes to use (0: one per CPU): maps are audited in parallel, and a large "
+                             "map's touchpoint shards too; 1 runs everything in this process.")(fn)
 
 
 def progress(total: int, what: str = "auditing") -> Any:

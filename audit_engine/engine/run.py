@@ -33,13 +33,13 @@ from ..errors import CapacityError, EngineError
 from ..facts import ANCHOR, Fact
 from ..limits import DEFAULT, Limits
 from ..packs.program import FieldRef, Program, Test, holds
-from . import _durable
+from . import _durable, _fork
 from ._fnv import FactIds
 from ._plan import Plan, Routing, direct_bodies, plan, possible_types, routing
 from ._translate import KEY_FIELD, PHASE_TYPE, ROLE_TYPE, ROLES, TYPE_FIELD, Translation, role_flag, translate
 
 ASSERT_CHUNK = 5000  # facts per call into the engine, so the activation limit bites early
-SHARD_TOUCHPOINTS = 1500  # touchpoints per shard state (1,000 to 2,000 measure alike at 15k; smaller: less memory)
+SHARD_TOUCHPOINTS = 500  # touchpoints per shard state (500 to 2,000 measure alike at 15k; smaller: less memory, which counts twice when shards run in two processes)
 # a bound fact in an activation: its alias and id. Facts are echoed as asserted, each
 # ``{"sid":...,<role flags>,"id":...`` first; a string value cannot contain this (its quotes
 # are escaped).
@@ -148,16 +148,18 @@ class Engine:
         return made
 
     def evaluate(self, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS,
-                 limits: Limits = DEFAULT) -> Evaluation:
+                 limits: Limits = DEFAULT, workers: int = 1) -> Evaluation:
+        """Evaluate the program over ``facts``; a sharded map may run its shards in up to
+        ``workers`` processes (this one and forked children), with the same result."""
         if shard_touchpoints < 1:
             raise ValueError("shard_touchpoints must be at least 1")
-        return _Run(self, shard_touchpoints, limits).run(facts)
+        return _Run(self, shard_touchpoints, limits, workers).run(facts)
 
 
 def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = SHARD_TOUCHPOINTS,
-             limits: Limits = DEFAULT) -> Evaluation:
+             limits: Limits = DEFAULT, workers: int = 1) -> Evaluation:
     """Evaluate ``program`` (prepared anew) over ``facts``."""
-    return Engine(program).evaluate(facts, shard_touchpoints, limits)
+    return Engine(program).evaluate(facts, shard_touchpoints, limits, workers)
 
 
 def _compile_encoder(fact_type: str, fields: tuple[tuple[str, str], ...]) -> Callable[[dict[str, Any], str], str]:
@@ -253,8 +255,10 @@ class _Body(NamedTuple):
 
 
 class _Run:
-    def __init__(self, engine: Engine, shard_touchpoints: int, limits: Limits = DEFAULT):
+    def __init__(self, engine: Engine, shard_touchpoints: int, limits: Limits = DEFAULT, workers: int = 1):
         self.e = engine
+        self.workers = workers
+        self.log: list[tuple[int, Match]] | None = None  # derivations in order, in a forked child (_forked)
         self.limits = limits
         self.activations = 0
         self.derived = 0
@@ -268,6 +272,7 @@ class _Run:
         self.seen: dict[tuple, int] = {}  # fact key -> fact index
         self.ev = Evaluation([])
         self.bodies, self.direct = engine.collectors()
+        self.aliases = {name: b.aliases for name, b in self.p.bodies.items()}  # body -> its positive aliases
         self.orders: dict[str, tuple[list[str], tuple[int, ...]]] = {}  # body -> its frames' alias order (_collect)
         self.routing: Routing | None = None
 
@@ -375,15 +380,111 @@ class _Run:
                     by_value.setdefault(v, []).append(i)
         demand = {t: [(fld, demanded[nt][(nf, tests)]) for fld, nt, nf, tests in edges]
                   for t, edges in r.demand.items()}
-        for mine in shard_base:
-            with self._open(("tp",), r.shard_types) as s:
-                s.demand = demand
-                self._fixpoint(s, broadcast + mine)
-                self._phases(s)
+        workers = min(self.workers, n_shards)
+        if workers > 1 and _fork.available():
+            self._forked([shard_base[k * n_shards // workers:(k + 1) * n_shards // workers] for k in range(workers)],
+                         broadcast, demand)
+        else:
+            self._shards(shard_base, broadcast, demand)
         if r.late_types:
             with self._open(("late",), r.late_types) as late:
                 self._fixpoint(late, list(range(len(facts))))
                 self._phases(late)
+
+    def _shards(self, shards: list[list[int]], broadcast: list[int],
+                demand: dict[str, list[tuple[str, dict[Any, list[int]]]]]) -> None:
+        """Run each shard (its own facts and those every shard gets), one after the other."""
+        assert self.routing is not None
+        for mine in shards:
+            with self._open(("tp",), self.routing.shard_types) as s:
+                s.demand = demand
+                self._fixpoint(s, broadcast + mine)
+                self._phases(s)
+
+    def _forked(self, groups: list[list[list[int]]], broadcast: list[int],
+                demand: dict[str, list[tuple[str, dict[Any, list[int]]]]]) -> None:
+        """Run the first group of shards here and each other group in a forked child
+        (``_fork``), then add each child's result in group order: the same evaluation as if
+        the groups had run one after the other, here."""
+        ev = self.ev
+        mark = (len(ev.facts), len(ev.matches), self.activations, ev.rounds, ev.states, ev.asserted)
+
+        def work(group: list[list[int]]) -> Callable[[], tuple]:
+            def in_child() -> tuple:
+                self.log = []
+                self._shards(group, broadcast, demand)
+                return self._since(mark)
+            return in_child
+
+        children: list[_fork.Child] = []
+        _fork.release_free_memory()
+        try:
+            for group in groups[1:]:
+                children.append(_fork.start(work(group)))
+            self._shards(groups[0], broadcast, demand)
+            for child in children:
+                self._merge(child.result(), mark[0])
+        finally:
+            for child in children:
+                child.stop()
+
+    def _since(self, mark: tuple[int, ...]) -> tuple:
+        """What a child added to the evaluation since ``mark`` (see ``_forked``): its new
+        facts' keys, its derivations and check matches in order (fact indices as numbered in
+        the child), and its counters."""
+        ev, log = self.ev, self.log
+        assert log is not None
+        n_facts, n_matches, activations, rounds, states, asserted = mark
+        return ([f.key() for f in ev.facts[n_facts:]],
+                [(idx, m.body, m.facts) for idx, m in log],
+                [(m.body, m.facts) for m in ev.matches[n_matches:]],
+                (self.activations - activations, ev.rounds - rounds, ev.states - states, ev.asserted - asserted))
+
+    def _merge(self, added: tuple, n_facts: int) -> None:
+        """Add a child's result (``_since``) to this evaluation.
+
+        A child's new fact that this evaluation already has was derived by an earlier group
+        too: run one after the other, the later group would have found it known, so the
+        driver's bodies (``_plan.direct_bodies``) would not have been applied to it again;
+        their repeated matches are left out. (No shard body reads such a fact: a type
+        derived in several shards is not anchored, and a local body reading it runs in the
+        global state, see ``_plan``.)"""
+        keys, log, checks, (activations, rounds, states, asserted) = added
+        ev, seen = self.ev, self.seen
+        where: list[int] = []  # the child's fact n_facts + k -> its index here
+        known: set[int] = set()  # the child's new facts that are not new here
+        for k, key in enumerate(keys):
+            idx = seen.get(key)
+            if idx is None:
+                idx = self._add_new(key, Fact(key[0], dict(key[1])))
+                self._count_derived()
+            else:
+                known.add(n_facts + k)
+            where.append(idx)
+        place = list(range(n_facts)) + where  # the child's fact index -> its index here
+        direct, aliases = self.direct, self.aliases
+        repeated = 0
+        justifications = ev.justifications
+        for idx, body, bound in log:
+            if known and body in direct and bound[0] in known:
+                repeated += 1
+                continue
+            m = Match(body, aliases[body], tuple([place[i] for i in bound]))
+            just = justifications.get(place[idx])
+            if just is None:
+                justifications[place[idx]] = [m]
+            else:
+                just.append(m)
+        matches = ev.matches
+        for body, bound in checks:
+            if known and body in direct and bound[0] in known:
+                repeated += 1
+                continue
+            matches.append(Match(body, aliases[body], tuple([place[i] for i in bound])))
+        self._count(activations - repeated)
+        ev.rounds += rounds
+        ev.states += states
+        ev.asserted += asserted
 
     def _phases(self, state: _State) -> None:
         """Open each negation stratum in turn, each time running to a fixpoint."""
@@ -488,12 +589,14 @@ class _Run:
             self._count_derived()
             justifications[idx] = [match]
             new_facts.append(idx)
-            return
-        just = justifications.get(idx)
-        if just is None:
-            justifications[idx] = [match]  # a base fact derived again
         else:
-            just.append(match)
+            just = justifications.get(idx)
+            if just is None:
+                justifications[idx] = [match]  # a base fact derived again
+            else:
+                just.append(match)
+        if self.log is not None:
+            self.log.append((idx, match))
 
     def _direct(self, work: list[int]) -> None:
         """Apply the driver's bodies (``_plan.direct_bodies``) to the facts in ``work``;

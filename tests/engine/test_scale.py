@@ -1,5 +1,6 @@
 """Exact at every size: the engine (global, shard and late states; demand-routed copies;
-the driver's own bodies) against the reference interpreter on a 15,000-touchpoint map.
+the driver's own bodies; shards in two processes, as the command runs a large map) against
+the reference interpreter on a 15,000-touchpoint map.
 
 The reference runs in its indexed mode (checked against its textbook loops in
 test_differential); the cycle collector is paused, as the engine's audit pauses it.
@@ -15,18 +16,22 @@ import pytest
 import mapgen
 import reference
 from audit_engine.audit import audit
+from audit_engine.engine import _fork
 from audit_engine.facts import Fact, base_facts
 from audit_engine.loader import load_map_text
 
 
 @pytest.mark.slow
-def test_15000_touchpoints_agree_with_the_reference(ruleset) -> None:
+def test_15000_touchpoints_agree_with_the_reference(ruleset, monkeypatch) -> None:
+    forked = []
+    start = _fork.start
+    monkeypatch.setattr(_fork, "start", lambda work: forked.append(1) or start(work))
     m = mapgen.big_map(15000, seed=4)
     lm = load_map_text(json.dumps(m), "big-15000.json")
     assert len(lm.map.touchpoints) == 15000
-    result = audit(lm, ruleset)
+    result = audit(lm, ruleset, workers=2)
     ev = result.evaluation
-    assert ev.states >= 10  # global, shards and the late state ran
+    assert ev.states >= 10 and forked  # global, shards (half of them in a worker) and the late state ran
     packs = reference.shipped_packs()
     was = gc.isenabled()
     gc.disable()
