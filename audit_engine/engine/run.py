@@ -162,6 +162,17 @@ def evaluate(program: Program, facts: Iterable[Fact], shard_touchpoints: int = S
     return Engine(program).evaluate(facts, shard_touchpoints, limits, workers)
 
 
+PARENT_SHARE = 1.15  # this process's share of the shards against a worker's (a worker pays for copying pages and sending)
+
+
+def _groups(shards: list[list[int]], workers: int) -> list[list[list[int]]]:
+    """``shards`` cut into ``workers`` runs of consecutive shards, the first (this
+    process's) larger by ``PARENT_SHARE``."""
+    total = PARENT_SHARE + workers - 1
+    cuts = [0] + [round(len(shards) * (PARENT_SHARE + k) / total) for k in range(workers - 1)] + [len(shards)]
+    return [shards[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
 def _compile_encoder(fact_type: str, fields: tuple[tuple[str, str], ...]) -> Callable[[dict[str, Any], str], str]:
     """A function writing the JSON of one fact type: one statement per field, no loop
     (half the time of a loop over the fields, for every fact of a large map)."""
@@ -382,8 +393,7 @@ class _Run:
                   for t, edges in r.demand.items()}
         workers = min(self.workers, n_shards)
         if workers > 1 and _fork.available():
-            self._forked([shard_base[k * n_shards // workers:(k + 1) * n_shards // workers] for k in range(workers)],
-                         broadcast, demand)
+            self._forked(_groups(shard_base, workers), broadcast, demand)
         else:
             self._shards(shard_base, broadcast, demand)
         if r.late_types:
@@ -404,29 +414,35 @@ class _Run:
     def _forked(self, groups: list[list[list[int]]], broadcast: list[int],
                 demand: dict[str, list[tuple[str, dict[Any, list[int]]]]]) -> None:
         """Run the first group of shards here and each other group in a forked child
-        (``_fork``), then add each child's result in group order: the same evaluation as if
-        the groups had run one after the other, here."""
-        ev = self.ev
-        mark = (len(ev.facts), len(ev.matches), self.activations, ev.rounds, ev.states, ev.asserted)
+        (``_fork``), then add what each child's shards added, shard by shard and group by
+        group: the same evaluation as if the groups had run one after the other, here."""
+        n_facts = len(self.ev.facts)
 
-        def work(group: list[list[int]]) -> Callable[[], tuple]:
-            def in_child() -> tuple:
-                self.log = []
-                self._shards(group, broadcast, demand)
-                return self._since(mark)
+        def work(group: list[list[int]]) -> Callable[[Callable[[tuple], None]], None]:
+            def in_child(send: Callable[[tuple], None]) -> None:
+                for shard in group:
+                    self.log = []
+                    mark = self._mark()
+                    self._shards([shard], broadcast, demand)
+                    send(self._since(mark))
             return in_child
 
-        children: list[_fork.Child] = []
         _fork.release_free_memory()
+        children = _fork.start_all([work(group) for group in groups[1:]])
         try:
-            for group in groups[1:]:
-                children.append(_fork.start(work(group)))
             self._shards(groups[0], broadcast, demand)
             for child in children:
-                self._merge(child.result(), mark[0])
+                place = list(range(n_facts))  # the child's fact index -> its index here
+                known: set[int] = set()  # the child's new facts that were not new here
+                for added in child.results():
+                    self._merge(added, place, known)
         finally:
             for child in children:
                 child.stop()
+
+    def _mark(self) -> tuple[int, ...]:
+        ev = self.ev
+        return len(ev.facts), len(ev.matches), self.activations, ev.rounds, ev.states, ev.asserted
 
     def _since(self, mark: tuple[int, ...]) -> tuple:
         """What a child added to the evaluation since ``mark`` (see ``_forked``): its new
@@ -440,28 +456,26 @@ class _Run:
                 [(m.body, m.facts) for m in ev.matches[n_matches:]],
                 (self.activations - activations, ev.rounds - rounds, ev.states - states, ev.asserted - asserted))
 
-    def _merge(self, added: tuple, n_facts: int) -> None:
-        """Add a child's result (``_since``) to this evaluation.
+    def _merge(self, added: tuple, place: list[int], known: set[int]) -> None:
+        """Add what a child's shard added (``_since``) to this evaluation; ``place`` maps the
+        child's fact indices to those here and ``known`` holds the child's new facts that
+        were not new here (both grow with each shard of the child).
 
-        A child's new fact that this evaluation already has was derived by an earlier group
-        too: run one after the other, the later group would have found it known, so the
-        driver's bodies (``_plan.direct_bodies``) would not have been applied to it again;
-        their repeated matches are left out. (No shard body reads such a fact: a type
-        derived in several shards is not anchored, and a local body reading it runs in the
-        global state, see ``_plan``.)"""
+        Such a fact was derived by an earlier group too: run one after the other, the later
+        group would have found it known, so the driver's bodies (``_plan.direct_bodies``)
+        would not have been applied to it again; their repeated matches are left out. (No
+        shard body reads such a fact: a type derived in several shards is not anchored, and
+        a local body reading it runs in the global state, see ``_plan``.)"""
         keys, log, checks, (activations, rounds, states, asserted) = added
         ev, seen = self.ev, self.seen
-        where: list[int] = []  # the child's fact n_facts + k -> its index here
-        known: set[int] = set()  # the child's new facts that are not new here
-        for k, key in enumerate(keys):
+        for key in keys:
             idx = seen.get(key)
             if idx is None:
                 idx = self._add_new(key, Fact(key[0], dict(key[1])))
                 self._count_derived()
             else:
-                known.add(n_facts + k)
-            where.append(idx)
-        place = list(range(n_facts)) + where  # the child's fact index -> its index here
+                known.add(len(place))
+            place.append(idx)
         direct, aliases = self.direct, self.aliases
         repeated = 0
         justifications = ev.justifications

@@ -89,10 +89,10 @@ def test_a_fact_several_groups_derive_is_merged_once(forks, monkeypatch, path) -
     known = []
     merge = engine_run._Run._merge
 
-    def counting(self, added, n_facts):
+    def counting(self, added, place, known_here):
         keys = added[0]
         known.append(sum(1 for k in keys if k in self.seen))
-        return merge(self, added, n_facts)
+        return merge(self, added, place, known_here)
 
     monkeypatch.setattr(engine_run._Run, "_merge", counting)
     one = _evaluate(lm, 1, 1)
