@@ -24,7 +24,8 @@ changing any result:
 
 The driver then runs: the global state through all phases, deleted before the first shard;
 each shard, alone, through all phases; then the late state, with every fact of the types
-deferred bodies read, through all phases. So at most one state is alive at a time.
+deferred bodies read, through all phases. So at most one state is alive at a time (in each
+process, when the shards run in workers: see ``run.py``).
 
 :func:`routing` refines this per map, from the fact types the map has at all: a body one
 of whose facts cannot exist (its type has no base facts and no live derivation) is dead,

@@ -101,6 +101,22 @@ def test_recording_into_an_existing_store_imports_no_sqlalchemy(tmp_path: Path) 
     assert p.stdout.strip() == "[2] []", p.stderr[-2000:]
 
 
+def test_the_command_imports_no_sqlalchemy_unless_it_must(tmp_path: Path) -> None:
+    """``audit`` of a small map into an up-to-date SQLite file, or with ``--no-store``, with
+    or without ``-o``, never imports SQLAlchemy (a quarter of such a run's time)."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+
+    def imported(*args: str) -> set[str]:
+        p = subprocess.run([sys.executable, "-X", "importtime", "-m", "audit_engine", "audit", str(V1), "--db", url,
+                            "--fail-on", "none", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in p.stderr.splitlines() if "|" in line}
+
+    assert "sqlalchemy" in imported()  # the store is created: migrations need it (and the test can fail)
+    for args in ((), ("--no-store",), ("-o", "out.json", "--format", "json"), ("--no-store", "-o", "out.txt")):
+        assert not {"sqlalchemy", "sqlmodel", "alembic"} & imported(*args), args
+
+
 def test_a_failure_halfway_leaves_the_store_as_it_was(tmp_path: Path, portal, monkeypatch) -> None:  # noqa: F811
     url = _empty_store(tmp_path / "s.db")
     before = _rows(tmp_path / "s.db")
