@@ -120,46 +120,40 @@ def test_a_limit_bites_as_in_one_process(forks) -> None:
     assert forks and all(_gone(p) for p in forks)
 
 
-def test_a_killed_worker_is_an_error_not_a_partial_result(forks, monkeypatch) -> None:
+def _before_shards(monkeypatch, here=None, in_worker=None) -> None:
+    """Run ``here()`` in this process, ``in_worker()`` in a worker, before each run of shards."""
     parent = os.getpid()
     shards = engine_run._Run._shards
 
-    def dying(self, *args):
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
+    def patched(self, *args):
+        act = here if os.getpid() == parent else in_worker
+        if act is not None:
+            act()
         return shards(self, *args)
 
-    monkeypatch.setattr(engine_run._Run, "_shards", dying)
-    with pytest.raises(EngineError, match="ended without a result \\(killed by signal 9\\)"):
-        _evaluate(BIG, 50, 2)
-    assert forks and all(_gone(p) for p in forks)
+    monkeypatch.setattr(engine_run._Run, "_shards", patched)
 
 
-def test_an_error_in_a_worker_comes_back_as_an_engine_error(forks, monkeypatch) -> None:
-    parent = os.getpid()
-    shards = engine_run._Run._shards
+def _raise(exc: BaseException):
+    def act():
+        raise exc
+    return act
 
-    def failing(self, *args):
-        if os.getpid() != parent:
-            raise KeyError("boom")
-        return shards(self, *args)
 
-    monkeypatch.setattr(engine_run._Run, "_shards", failing)
-    with pytest.raises(EngineError, match="a worker process of the rule engine failed \\(KeyError: 'boom'\\)"):
+@pytest.mark.parametrize("act, error, message", [
+    (lambda: os.kill(os.getpid(), signal.SIGKILL), EngineError, "ended without a result \\(killed by signal 9\\)"),
+    (_raise(KeyError("boom")), EngineError, "a worker process of the rule engine failed \\(KeyError: 'boom'\\)"),
+    (_raise(MemoryError()), CapacityError, "ran out of memory"),
+], ids=["killed", "bug", "out-of-memory"])
+def test_a_failed_worker_is_an_error_not_a_partial_result(forks, monkeypatch, act, error, message) -> None:
+    _before_shards(monkeypatch, in_worker=act)
+    with pytest.raises(error, match=message):
         _evaluate(BIG, 50, 2)
     assert forks and all(_gone(p) for p in forks)
 
 
 def test_an_error_here_stops_the_workers(forks, monkeypatch) -> None:
-    parent = os.getpid()
-    shards = engine_run._Run._shards
-
-    def failing_here(self, *args):
-        if os.getpid() == parent:
-            raise EngineError("stopped here")
-        return shards(self, *args)
-
-    monkeypatch.setattr(engine_run._Run, "_shards", failing_here)
+    _before_shards(monkeypatch, here=_raise(EngineError("stopped here")))
     with pytest.raises(EngineError, match="stopped here"):
         _evaluate(BIG, 50, 3)
     assert len(forks) == 2 and all(_gone(p) for p in forks)
