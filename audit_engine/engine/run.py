@@ -12,7 +12,8 @@ A large map runs in a global state, then a series of touchpoint shards, then a l
 state, one state alive at a time in each process (see ``_plan`` for why that is exact); a
 small map runs in one state. With ``workers`` > 1 the shards are cut into runs, all but
 the first run by forked workers (``_fork``), whose additions are merged shard by shard in
-order (``_Run._merge``): the evaluation is the one of a single process, fact order included. Only the facts that a live body of a state reads are asserted there, and a
+order (``_Run._merge``): the evaluation is the one of a single process, fact order
+included. Only the facts that a live body of a state reads are asserted there, and a
 shard gets other facts than its touchpoints' only where a join needs them
 (``_plan.routing``). Bodies of one join-free condition never reach the engine: the driver
 applies them as facts arrive (``_plan.direct_bodies``).
