@@ -56,9 +56,10 @@ def sh(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
-def timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None, ok=(0, 1)) -> tuple[float, str, str]:
+def timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None, ok=(0, 1),
+          preexec: Any = None) -> tuple[float, str, str]:
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, preexec_fn=preexec)
     wall = time.perf_counter() - t
     if p.returncode not in ok:
         raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
@@ -241,18 +242,14 @@ class MemoryGroup:
                 with open(procs, "w") as f:
                     f.write(str(os.getpid()))
 
-            t = time.perf_counter()
-            p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, preexec_fn=enter)
-            wall = time.perf_counter() - t
-            if p.returncode not in (0, 1):
-                raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
+            wall, out, err = timed(cmd, cwd=cwd, env=env, preexec=enter)
             peak = int((group / self.peak_file).read_text()) / 1024 / 1024
         finally:
             try:
                 group.rmdir()
             except OSError:
                 pass
-        return wall, p.stdout, p.stderr, peak
+        return wall, out, err, peak
 
 
 # --- the rows ---------------------------------------------------------------------------------
