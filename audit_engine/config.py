@@ -26,7 +26,7 @@ CONFIG_NAME = "audit-engine.yaml"
 
 
 class RunConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     params: dict[str, StrictInt] = Field(default_factory=dict)
     packs: list[StrictStr] = Field(default_factory=list)

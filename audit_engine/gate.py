@@ -38,7 +38,7 @@ MAX_LISTED = 10
 class GatePolicy(BaseModel):
     """A release-gate policy; see the module docstring."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     fail_on: Literal["critical", "high", "medium", "low", "info", "none"] | None = None
     max_new: dict[Severity, Limit] = Field(default_factory=dict)

@@ -43,7 +43,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class _WaiverModel(BaseModel):
     """One entry of a waiver file, as written."""
 
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, defer_build=True)
 
     map: Text
     rule_id: Text
@@ -100,7 +100,7 @@ def _entry_problems(data: dict[str, Any], doc: _yaml.Document) -> list[Diagnosti
 
 
 class _WaiverFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     waivers: list[_WaiverModel] = Field(default_factory=list)
 

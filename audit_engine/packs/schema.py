@@ -23,7 +23,7 @@ Scalar = Union[StrictBool, StrictInt, StrictStr]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class Ref(_Strict):

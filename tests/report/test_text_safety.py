@@ -5,8 +5,10 @@ control character but newline and tab reaches the output."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +20,7 @@ from audit_engine.explain import explain
 from audit_engine.gate import GatePolicy, evaluate_gate
 from audit_engine.loader import load_map_text
 from audit_engine.report import RenderOptions, RunInfo, render
-from audit_engine.report._text import one_line, safe
+from audit_engine.report._text import dump_json, one_line, safe
 from audit_engine.report.checklist import ChecklistReport
 from audit_engine.report.gate import GateReport
 from audit_engine.waivers import apply_waivers
@@ -112,3 +114,35 @@ def test_cli_error_messages_quote_map_content_safely(cli, tmp_path) -> None:
         p = cli(*command)
         assert p.returncode == 2
         assert "\x1b" not in p.stderr and "\x07" not in p.stderr and "\\x1b[2J" in p.stderr
+
+
+# JSON as reports hold it: strings (every code point json can write), integers, booleans, null
+_json_leaf = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**64 - 1),
+                       st.text(st.characters(blacklist_categories=("Cs",))), st.sampled_from(HOSTILE))
+_json_doc = st.recursive(_json_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=_json_doc)
+def test_json_reports_are_the_text_json_dumps_writes(doc) -> None:
+    """dump_json encodes with orjson: the same text as ``json.dumps(indent=2, ensure_ascii=False)``
+    (with C1, DEL, U+2028/9 escaped after), byte for byte."""
+    expected = json.dumps(doc, indent=2, ensure_ascii=False)
+    expected = re.sub("[\x7f-\x9f\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", expected) + "\n"
+    assert dump_json(doc) == expected
+    assert not RAW_CONTROL.search(expected)
+
+
+@pytest.mark.parametrize("doc", [{1: "a key that is not a string"}, [2**70], {"deep": [[[[]]]] * 2}, {"f": 1e-05}])
+def test_json_reports_take_what_json_takes(doc) -> None:
+    """What orjson refuses (non-string keys, integers beyond 64 bits) is written by json;
+    numbers keep their value either way."""
+    assert json.loads(dump_json(doc)) == json.loads(json.dumps(doc))
+
+
+@pytest.mark.parametrize("value", [dt.date(2026, 12, 1), object()])
+def test_json_reports_refuse_what_json_refuses(value) -> None:
+    with pytest.raises(TypeError):
+        dump_json({"x": value})
