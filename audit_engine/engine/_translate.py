@@ -52,7 +52,6 @@ MAX_BODIES = 4000  # durable-rules: 4,096 rules per ruleset
 # activations handed over at once per body: one call and one string for up to this many
 # frames instead of one each (``cap`` is an unsigned short in durable-rules)
 CAP = 10000
-_ROLE_ALIAS, _GATE_ALIAS = slot0_aliases()[-2], slot0_aliases()[-1]
 
 
 def engine_field(name: str) -> str:
@@ -78,10 +77,11 @@ def translate(program: Program, plan: Plan, skip: frozenset[str] = frozenset()) 
         conds, names = _Body(body, problems, role_flag(r)).translate()
         front = []
         first = 0 if _gate_first(body.conditions[0]) else 1
+        role_alias, gate_alias = slot0_aliases()[-2:]  # made on first use: a cached rule set never asks
         if not first:
-            front.append({_ROLE_ALIAS: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": r}]}})
+            front.append({role_alias: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": r}]}})
         if body.gated:
-            front.append({_GATE_ALIAS: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": body.stratum}]}})
+            front.append({gate_alias: {"$and": [{TYPE_FIELD: PHASE_TYPE}, {"n": body.stratum}]}})
         ruleset[name] = {"all": conds[:first] + front + conds[first:], "dist": 0, "cap": CAP}
         aliases[name] = names
     if len(program.bodies) > MAX_BODIES:
