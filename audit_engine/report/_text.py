@@ -14,8 +14,9 @@ keep terminal control out of every text output:
   as ``\\uXXXX`` escapes (``json`` escapes only C0), so the data is unchanged but no raw
   control character reaches a terminal. It encodes with orjson (a 15,000-touchpoint
   report: 1.0 s with ``json.dumps(indent=2)``, whose indented form has no C encoder, and
-  0.06 s with orjson), with the same text; what orjson does not take (a key that is not a
-  string, an integer beyond 64 bits) goes to ``json``.
+  0.06 s with orjson), with the same text (a float may be spelled otherwise, ``0.00001``
+  for ``1e-05``: the same number); what orjson does not take (a key that is not a string,
+  an integer beyond 64 bits) goes to ``json``.
 
 Our own layout (newlines between lines, the tab of nothing) is added after escaping.
 """
