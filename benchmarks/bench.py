@@ -524,6 +524,9 @@ def _notes(d: dict) -> list[str]:
 def amdahl(t1: float, t2: float, speedup: float) -> str:
     """What two runs (one process: ``t1``; two: ``t2``) say of the part that stays serial, read
     with Amdahl's law and the machine's measured ``speedup`` for two processes."""
+    if speedup <= 1 / 0.6:
+        return (f"At {speedup:.2f}x for two processes, 0.6x is out of reach on this machine right now, however "
+                "little stays in one process.")
     inv = 1 / speedup
     serial = max(0.0, (t2 - t1 * inv) / (1 - inv))
     need = (0.6 - inv) / (1 - inv)

@@ -86,3 +86,8 @@ def test_amdahl_reads_the_serial_part_from_the_two_times(t1, t2, speedup, serial
     """t2 = s + (t1 - s) / speedup, solved for s; 0.6x needs s / t1 <= (0.6 - 1/speedup) / (1 - 1/speedup)."""
     text = bench.amdahl(t1, t2, speedup)
     assert serial in text and need in text
+
+
+@pytest.mark.parametrize("speedup", [0.9, 1.0, 1.6])
+def test_amdahl_says_when_two_processes_cannot_reach_the_target(speedup) -> None:
+    assert "out of reach" in bench.amdahl(3.0, 2.5, speedup)
