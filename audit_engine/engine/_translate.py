@@ -70,6 +70,7 @@ def translate(program: Program, plan: Plan, skip: frozenset[str] = frozenset()) 
     problems: list[Problem] = []
     ruleset: dict[str, Any] = {}
     aliases: dict[str, dict[str, str]] = {}
+    role_alias, gate_alias = slot0_aliases()[-2:]  # made here, not at import: a cached rule set never asks
     for name, body in program.bodies.items():
         if name in skip:
             continue  # applied by the driver (see _plan.direct_bodies)
@@ -77,7 +78,6 @@ def translate(program: Program, plan: Plan, skip: frozenset[str] = frozenset()) 
         conds, names = _Body(body, problems, role_flag(r)).translate()
         front = []
         first = 0 if _gate_first(body.conditions[0]) else 1
-        role_alias, gate_alias = slot0_aliases()[-2:]  # made on first use: a cached rule set never asks
         if not first:
             front.append({role_alias: {"$and": [{TYPE_FIELD: ROLE_TYPE}, {"r": r}]}})
         if body.gated:
