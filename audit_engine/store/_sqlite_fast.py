@@ -24,10 +24,11 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ._records import RecordOutcome, content_warning, extra_data, finding_row, ruleset_warning, run_values
+from ._records import RecordOutcome, content_warning, extra_data, ruleset_warning, run_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..audit import AuditResult
+    from ..findings import Finding
 
 HEAD_REVISION = "0002"  # the newest migration (a test checks it against migrations/versions)
 _PREFIX = "sqlite:///"
@@ -52,13 +53,7 @@ def _when(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-class _Json(str):
-    """A value already serialised as SQLAlchemy's JSON type would."""
-
-
 def _value(column: str, v: Any) -> Any:
-    if isinstance(v, _Json):
-        return str(v)
     if column in _JSON:
         return json.dumps(v)  # SQLAlchemy's JSON type: json.dumps with its defaults; None is 'null'
     if isinstance(v, datetime):
@@ -68,14 +63,14 @@ def _value(column: str, v: Any) -> Any:
     return v
 
 
-def _insert(conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> int:
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
     names = ", ".join(f'"{c}"' for c in columns)
-    sql = f'INSERT INTO {table} ({names}) VALUES ({", ".join("?" * len(columns))})'
-    values = [tuple(_value(c, row[c]) for c in columns) for row in rows]
-    if len(values) == 1:
-        return conn.execute(sql, values[0]).lastrowid or 0
-    conn.executemany(sql, values)
-    return 0
+    return f'INSERT INTO {table} ({names}) VALUES ({", ".join("?" * len(columns))})'
+
+
+def _insert(conn: sqlite3.Connection, table: str, columns: Sequence[str], row: dict[str, Any]) -> int:
+    """Insert one row; its id."""
+    return conn.execute(_insert_sql(table, columns), tuple(_value(c, row[c]) for c in columns)).lastrowid or 0
 
 
 def record(url: str, results: Sequence["AuditResult"]) -> RecordOutcome | None:
@@ -116,7 +111,7 @@ def record(url: str, results: Sequence["AuditResult"]) -> RecordOutcome | None:
 def _write_run(conn: sqlite3.Connection, result: "AuditResult", now: datetime, warnings: list[str]) -> int:
     mid, ver, chash = result.map_id, result.version, result.loaded.content_hash
     row = conn.execute("SELECT id FROM maps WHERE map_id = ?", (mid,)).fetchone()
-    map_pk = row[0] if row else _insert(conn, "maps", ("map_id", "created_at"), [{"map_id": mid, "created_at": now}])
+    map_pk = row[0] if row else _insert(conn, "maps", ("map_id", "created_at"), {"map_id": mid, "created_at": now})
     others = conn.execute("SELECT content_hash FROM map_versions WHERE map_pk = ? AND version = ? AND "
                           "content_hash != ? ORDER BY id", (map_pk, ver, chash)).fetchall()
     warnings.extend(content_warning(result, h) for (h,) in others)
@@ -130,11 +125,24 @@ def _write_run(conn: sqlite3.Connection, result: "AuditResult", now: datetime, w
                        (map_pk, ver, chash)).fetchone()
     mv_pk = row[0] if row else _insert(
         conn, "map_versions", ("map_pk", "version", "content_hash", "source_path", "first_audited_at"),
-        [{"map_pk": map_pk, "version": ver, "content_hash": chash, "source_path": result.loaded.file,
-          "first_audited_at": now}])
-    run_pk = _insert(conn, "audit_runs", _RUN_COLUMNS, [run_values(result, mv_pk, now)])
+        {"map_pk": map_pk, "version": ver, "content_hash": chash, "source_path": result.loaded.file,
+         "first_audited_at": now})
+    run_pk = _insert(conn, "audit_runs", _RUN_COLUMNS, run_values(result, mv_pk, now))
     if result.findings:
-        # one json.dumps per finding: the same text as jsonable's round trip, then json.dumps
-        _insert(conn, "findings", _FINDING_COLUMNS,
-                [finding_row(run_pk, f, _Json(json.dumps(extra_data(f), default=str))) for f in result.findings])
+        conn.executemany(_FINDINGS_SQL, [finding_values(run_pk, f) for f in result.findings])
     return run_pk
+
+
+_FINDINGS_SQL = _insert_sql("findings", _FINDING_COLUMNS)
+_DUMPS = json.dumps
+_DUMPS_ANY = json.JSONEncoder(default=str).encode  # json.dumps(value, default=str), made once
+
+
+def finding_values(run_pk: int, f: "Finding") -> tuple:
+    """A finding's row in ``_FINDING_COLUMNS`` order, as ``_value`` would make it from
+    ``_records.finding_row`` (its data serialised once: the same text as ``jsonable``'s round
+    trip, then ``json.dumps``); built directly, as a large map has tens of thousands."""
+    loc = f.location
+    return (run_pk, f.rule_id, f.severity, f.subject, f.fingerprint, f.title, f.message, f.citation, loc.file,
+            loc.line, loc.column, _DUMPS(list(f.evidence)), int(f.waived), f.pack, f.subject_kind,
+            _DUMPS_ANY(extra_data(f)))

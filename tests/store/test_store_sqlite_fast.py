@@ -4,6 +4,8 @@ everything else (and every error) to the SQLAlchemy path."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 import re
 import sqlite3
 import subprocess
@@ -66,6 +68,33 @@ def test_both_writers_store_the_same_rows(tmp_path: Path, portal) -> None:  # no
             [f.to_dict() for f in results[0].findings]
 
 
+def test_both_writers_store_the_same_rows_of_unusual_findings(tmp_path: Path, portal) -> None:  # noqa: F811
+    """Waived findings, previous severities, extra keys (one named like a column), text
+    that is not ASCII and values JSON cannot hold: the fast writer builds its rows itself."""
+    v1, _ = portal
+    odd = [dataclasses.replace(f, message=f"{f.message} — naïve ✓", waived=i % 2 == 0,
+                               waiver={"reason": "tracked in ‘TICKET-1’", "expires": _dt.date(2027, 1, 31)} if i % 2 == 0
+                               else None, previous_severity="low" if i % 3 == 0 else None,
+                               extra={"x-note": "ümlaut", "rule_id": "shadowed", "when": _dt.date(2026, 12, 1)})
+           for i, f in enumerate(v1.findings)]
+    results = [v1.with_findings(odd)]
+    fast_url, slow_url = _empty_store(tmp_path / "fast.db"), _empty_store(tmp_path / "slow.db")
+    assert _sqlite_fast.record(fast_url, results) is not None
+    with open_store(slow_url) as s:
+        s.record_many(results)
+    assert _rows(tmp_path / "fast.db") == _rows(tmp_path / "slow.db")
+
+
+def test_extra_data_is_to_dict_beyond_the_columns(portal) -> None:  # noqa: F811
+    from audit_engine.store._records import IN_COLUMNS, extra_data
+
+    for f in portal[0].findings[:3]:
+        for g in (f, dataclasses.replace(f, waiver={"reason": "r"}, previous_severity="low",
+                                         extra={"citations": ["own"], "severity": "x", "z": 1, "a": 2})):
+            want = {k: v for k, v in g.to_dict().items() if k not in IN_COLUMNS}
+            assert list(extra_data(g).items()) == list(want.items())
+
+
 def test_the_shipped_head_revision_is_the_fast_writers(tmp_path: Path) -> None:
     assert _sqlite_fast.HEAD_REVISION == migrate.head_revision(migrate.alembic_config())
 
@@ -122,7 +151,7 @@ def test_a_failure_halfway_leaves_the_store_as_it_was(tmp_path: Path, portal, mo
     before = _rows(tmp_path / "s.db")
     v1, v2 = portal
     broken = variant(v2, version="9")
-    monkeypatch.setattr(_sqlite_fast, "finding_row", lambda pk, f, *data: {
-        **store_pkg._records.finding_row(pk, f, *data), "rule_id": None})  # NOT NULL fails
+    real = _sqlite_fast.finding_values
+    monkeypatch.setattr(_sqlite_fast, "finding_values", lambda pk, f: (pk, None, *real(pk, f)[2:]))  # NOT NULL fails
     assert _sqlite_fast.record(url, [v1, broken]) is None  # nothing written: the other path will report
     assert _rows(tmp_path / "s.db") == before
