@@ -31,6 +31,8 @@ import orjson
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control character but tab and newline
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")  # what json.dumps leaves raw inside strings
+# the bytes that begin each of them in UTF-8 (\x80-\x9f are \xc2 \x80-\x9f): text without them has none
+_JSON_UNSAFE_UTF8 = (b"\x7f", b"\xc2", "\u2028".encode(), "\u2029".encode())
 _SPACES = re.compile("[\t\n]+")
 # json.dumps(indent=2)'s layout; dataclasses and datetimes are refused as json refuses them
 _ORJSON = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
@@ -60,9 +62,13 @@ def replace_controls(text: object, placeholder: str = "\ufffd") -> str:
 def dump_json(doc: Any) -> str:
     """``doc`` as indented JSON (UTF-8 text) with no raw control character in it."""
     try:
-        text = orjson.dumps(doc, option=_ORJSON).decode()
+        raw = orjson.dumps(doc, option=_ORJSON)
     except TypeError:  # orjson.JSONEncodeError: a type or value only json takes (or rejects in its words)
         text = json.dumps(doc, indent=2, ensure_ascii=False)
+    else:
+        text = raw.decode()
+        if not any(b in raw for b in _JSON_UNSAFE_UTF8):  # a byte search each: no regex over a large report
+            return text + "\n"
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 

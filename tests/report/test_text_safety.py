@@ -135,6 +135,16 @@ def test_json_reports_are_the_text_json_dumps_writes(doc) -> None:
     assert not RAW_CONTROL.search(expected)
 
 
+@pytest.mark.parametrize("value", ["plain ascii", "\u00a9 1990 \u00b0C", "a\x85b", "a\x7fb", "x\u2029y", "\u20ac\u2030",
+                                   "\u00a9\x9f"])
+def test_json_reports_escape_c1_del_and_line_separators_whatever_else_is_there(value: str) -> None:
+    """A report with none of them skips the escaping pass (a byte search first); one with
+    any, or with characters that share their first UTF-8 byte, is escaped all the same."""
+    expected = re.sub("[\x7f-\x9f\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}",
+                      json.dumps({"v": value}, indent=2, ensure_ascii=False)) + "\n"
+    assert dump_json({"v": value}) == expected
+
+
 @pytest.mark.parametrize("doc", [{1: "a key that is not a string"}, [2**70], {"deep": [[[[]]]] * 2}, {"f": 1e-05}])
 def test_json_reports_take_what_json_takes(doc) -> None:
     """What orjson refuses (non-string keys, integers beyond 64 bits) is written by json;
