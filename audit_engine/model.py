@@ -132,9 +132,13 @@ def _d(text: str, **kw: Any) -> Any:
 
 
 class _Model(BaseModel):
-    """Strict, frozen, no unknown keys except ``x-`` extensions (kept, never validated)."""
+    """Strict, frozen, no unknown keys except ``x-`` extensions (kept, never validated).
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False,
+    Built on first use (``defer_build``): validating a map builds :class:`JourneyMap` with
+    every entity model inside it, once, instead of each entity model on its own first
+    (about 10 ms of every command's start-up)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False, defer_build=True,
                               json_schema_extra=lambda s, _: _extension_schema(s))
 
     extensions: Annotated[dict[str, Any], NOT_A_FACT] = Field(
