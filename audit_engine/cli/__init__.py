@@ -36,20 +36,19 @@ def command_tree() -> click.Group:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (click's own usage errors included: 2).
 
-    Without ``argv`` this is the process's own command (the console script,
-    ``python -m audit_engine``): large maps run faster with huge pages, there is no cycle
-    collection (35 ms of a small audit: the pipeline makes almost no cyclic garbage), and
-    the process ends as soon as its output is flushed, skipping the interpreter's teardown.
+    Without ``argv`` this is the process's own command (the console script and
+    ``python -m audit_engine`` enter through ``_command``, which restarts a command on a
+    large map with huge pages first): there is no cycle collection (35 ms of a small
+    audit: the pipeline makes almost no cyclic garbage), and the process ends as soon as
+    its output is flushed, skipping the interpreter's teardown.
     """
     if argv is not None:  # called from Python
         return _run(argv)
     import gc
 
     gc.disable()
-    from .._hugepages import restart_with_hugepages
     from ._perf import exit_now
 
-    restart_with_hugepages(sys.argv[1:])
     try:
         status = _run(None)
     except SystemExit as done:

@@ -92,6 +92,30 @@ def test_huge_pages_only_for_large_maps_and_only_once(tmp_path: Path) -> None:
         pytest.skip("no madvise-mode transparent huge pages or no glibc 2.35 here")
 
 
+def test_the_command_restarts_for_a_large_map_before_importing_itself(tmp_path: Path) -> None:
+    """``python -m audit_engine`` (as the console script, through ``_command``) restarts with
+    huge pages before click or the pipeline is imported, and collects no cycles."""
+    import subprocess
+    import sys
+
+    large = tmp_path / "large.yaml"
+    large.write_text("format: 1\n" + "# padding\n" * (_hugepages.MIN_MAP_BYTES // 10 + 1))
+    env = {k: v for k, v in os.environ.items() if k not in (_hugepages.MARK, "GLIBC_TUNABLES")}
+    if not _hugepages.worthwhile([str(large)], env):
+        pytest.skip("no glibc 2.35 here")
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "audit_engine", "validate", str(large)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 2, p.stderr[-2000:]  # an invalid map, but validated: the command ran
+    imported = [line.rsplit("|", 1)[1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")]
+    starts = [i for i, name in enumerate(imported) if name == "site"]
+    assert len(starts) == 2, "one restart"
+    first = imported[:starts[1]]
+    assert "audit_engine._hugepages" in first and not {"click", "pydantic", "audit_engine.cli"} & set(first)
+    assert "click" in imported[starts[1]:]
+    code = "import gc, sys; import audit_engine.cli; print(gc.isenabled())"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
+
+
 def test_the_drivers_written_out_tests_mean_what_holds_means() -> None:
     from audit_engine.engine.run import _predicate
     from audit_engine.packs.program import Test, holds
