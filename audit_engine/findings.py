@@ -115,6 +115,10 @@ class Explainer:
             self._scope = _derived_from(ev.justifications, needed)
         self._keys: dict[int, tuple] = {}  # fact -> Fact.key(), for ties
         self._alternative = {name: b.alternative for name, b in program.bodies.items()}
+        self._params = dict(program.params)
+        # derivation body -> its derivation's "because" line (a template)
+        self._because = {name: program.derivations[b.owner][1].because  # type: ignore[index]
+                         for name, b in program.bodies.items() if b.kind == "derive"}
 
     def values(self, idx: int) -> dict[str, Any]:
         return self.ev.facts[idx].values
@@ -122,7 +126,7 @@ class Explainer:
     def context(self, match: Match) -> dict[str, dict[str, Any]]:
         facts = self.ev.facts
         ctx = {alias: facts[idx].values for alias, idx in zip(match.aliases, match.facts)}
-        ctx["param"] = dict(self.p.params)  # type: ignore[assignment]
+        ctx["param"] = self._params  # type: ignore[assignment]
         return ctx
 
     @property
@@ -211,9 +215,7 @@ class Explainer:
                 sub, om = self._chains.get(d, ([], 0))
                 omitted += om
                 lines.extend(line for line in sub if line not in lines)
-            body = self.p.bodies[match.body]
-            _, derivation = self.p.derivations[body.owner]  # type: ignore[index]
-            own = render(derivation.because, self.context(match))
+            own = render(self._because[match.body], self.context(match))
             if own not in lines:
                 lines.append(own)
             if len(lines) > MAX_EVIDENCE:
