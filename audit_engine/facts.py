@@ -213,24 +213,25 @@ def _compile_plan(plan: _Plan, types_: frozenset[str] | None) -> Callable[..., I
     emit_own = types_ is None or fact_type in types_
 
     def build(obj: Any, owner_id: Any = None) -> Iterator[Fact]:
+        fields = obj.__dict__  # a model's field values (read directly: 500,000 reads in a large map)
         if emit_own:
             values: dict[str, Any] = {owner: owner_id} if owner else {}
             for name, attr in cols:
-                v = getattr(obj, attr)
+                v = fields[attr]
                 if v is not None:
                     v = _value(v)
                     if v is not None:
                         values[name] = v
             yield Fact(fact_type, values)
-        ident = getattr(obj, "id", None)
+        ident = fields.get("id")
         for rname, rowner, item, attr in rels:
-            for v in getattr(obj, attr):
+            for v in fields[attr]:
                 vals = {rowner: ident, item: v}
                 if anchor_rel:
                     vals[ANCHOR] = owner_id
                 yield Fact(rname, vals)
         for attr, sub in nested:
-            for item in getattr(obj, attr):
+            for item in fields[attr]:
                 yield from sub(item, ident if fact_type == ANCHOR else owner_id)
     return build
 
