@@ -72,6 +72,7 @@ class RuleSet:
             resolved = resolve_params(packs, params or {})
             ruleset = cls(packs, resolved, build_program(packs, resolved))
             if folder is not None and key is not None:
+                ruleset.engine.prepare()  # so that the entry carries the engine's compiled code
                 _cache.store(key, folder, ruleset)
             return ruleset
 

@@ -200,12 +200,7 @@ def _prepare(ruleset: "RuleSet") -> None:
     views (each worker would otherwise make its own)."""
     from .findings import _rule_views
 
-    engine = ruleset.engine
-    engine.handle()
-    engine.collectors()
-    engine.fact_ids()
-    for fact_type in engine.translation.fields:
-        engine.encoder(fact_type)
+    ruleset.engine.prepare()
     _rule_views(ruleset.program)
 
 

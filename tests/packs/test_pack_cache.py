@@ -38,6 +38,26 @@ def test_a_hit_audits_like_a_fresh_compile(folder: Path) -> None:
     assert hit.pack_versions() == fresh.pack_versions()
 
 
+def test_a_hit_carries_the_engines_compiled_code(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fact writers and derivation makers are compiled when the entry is written; a hit
+    runs them without compiling anything, and they write the same facts."""
+    from audit_engine.engine import run
+
+    fresh = RuleSet.load(cache=True)
+    assert fresh.engine.code
+    hit = RuleSet.load(cache=True)
+    assert set(hit.engine.code) == set(fresh.engine.code)
+
+    def no_compiling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(run, "compile", no_compiling, raising=False)
+    assert _rows(hit) == _rows(fresh)
+    values = {"id": "tp-1", "name": "ä \"q\"", "phi": True, "n": 3, "tags": ("a", "b")}
+    for fact_type in fresh.engine.translation.fields:
+        assert hit.engine.encoder(fact_type)(values, "f1") == fresh.engine.encoder(fact_type)(values, "f1")
+
+
 def test_inputs_make_the_key(folder: Path, tmp_path: Path) -> None:
     RuleSet.load(cache=True)
     RuleSet.load(only=["core", "hipaa-data-flows"], cache=True)
