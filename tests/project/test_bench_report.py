@@ -58,6 +58,8 @@ def test_every_row_is_met_when_the_numbers_meet_it() -> None:
     assert len(verdicts) == 7
     assert all("not met" not in v for v in verdicts.values()), verdicts
     assert "## What stands between" not in text
+    assert "Runs: 3 per small-map row (half first, half last), 3 per 15,000-touchpoint row" in text
+    assert "Runs: 9 per small-map row" in bench.report({**_data(fast=True), "small_runs": 9})
 
 
 def test_rows_not_met_say_so_and_why() -> None:
