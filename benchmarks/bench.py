@@ -548,7 +548,7 @@ def amdahl(t1: float, t2: float, speedup: float) -> str:
             f"run's {fmt_s(t1)} ({serial / t1:.0%}) in one process (this includes the parallel work's overheads: "
             f"forking, sending results, the last maps of an uneven split, and whatever of the audits scales less than "
             f"the calibration's loop, which reads little memory); 0.6x needs that share under "
-            f"{need:.0%} at this speedup ({fmt_s(need * t1)}), and under 20% on two idle cores (2.0x). "
+            f"{need:.1%} at this speedup ({fmt_s(need * t1)}), and under 20% on two idle cores (2.0x). "
             "Starting Python and importing the command alone takes about 0.3 s here.")
 
 

@@ -80,9 +80,10 @@ def test_rows_not_met_say_so_and_why() -> None:
 
 
 @pytest.mark.parametrize(("t1", "t2", "speedup", "serial", "need"), [
-    (3.0, 1.8, 2.0, "600 ms of the one-process run's 3.00 s (20%)", "under 20%"),
-    (3.0, 1.5, 2.0, "0 ms of the one-process run's 3.00 s (0%)", "under 20%"),
-    (2.0, 1.5, 1.8, "875 ms of the one-process run's 2.00 s (44%)", "under 10%"),
+    (3.0, 1.8, 2.0, "600 ms of the one-process run's 3.00 s (20%)", "under 20.0%"),
+    (3.0, 1.5, 2.0, "0 ms of the one-process run's 3.00 s (0%)", "under 20.0%"),
+    (2.0, 1.5, 1.8, "875 ms of the one-process run's 2.00 s (44%)", "under 10.0%"),
+    (2.42, 1.75, 1.67, "of the one-process run's 2.42 s (31%)", "under 0.3%"),  # a share too small for whole %
 ])
 def test_amdahl_reads_the_serial_part_from_the_two_times(t1, t2, speedup, serial, need) -> None:
     """t2 = s + (t1 - s) / speedup, solved for s; 0.6x needs s / t1 <= (0.6 - 1/speedup) / (1 - 1/speedup)."""
