@@ -124,7 +124,7 @@ def _plan(model: type[BaseModel], fact: str, owner_field: str | None = None,
             rel = next((m for m in meta if isinstance(m, ListRelation)), None)
             if rel is not None:
                 plan.relations.append(_Relation(rel.relation, fact, rel.item, attr, "str"))
-        default = [] if info.default_factory is list else info.default  # model._d: an empty list, made by list
+        default = info.get_default(call_default_factory=True)
         required = info.is_required() or (default is not None and default != [] and not callable(default))
         plan.columns.append(_Column(name, attr, _kind(tp, meta, attr), required))
     return plan
