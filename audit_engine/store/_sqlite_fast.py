@@ -134,7 +134,6 @@ def _write_run(conn: sqlite3.Connection, result: "AuditResult", now: datetime, w
 
 
 _FINDINGS_SQL = _insert_sql("findings", _FINDING_COLUMNS)
-_DUMPS = json.dumps
 _DUMPS_ANY = json.JSONEncoder(default=str).encode  # json.dumps(value, default=str), made once
 
 
@@ -144,5 +143,5 @@ def finding_values(run_pk: int, f: "Finding") -> tuple:
     trip, then ``json.dumps``); built directly, as a large map has tens of thousands."""
     loc = f.location
     return (run_pk, f.rule_id, f.severity, f.subject, f.fingerprint, f.title, f.message, f.citation, loc.file,
-            loc.line, loc.column, _DUMPS(list(f.evidence)), int(f.waived), f.pack, f.subject_kind,
+            loc.line, loc.column, json.dumps(list(f.evidence)), int(f.waived), f.pack, f.subject_kind,
             _DUMPS_ANY(extra_data(f)))
